@@ -1,0 +1,55 @@
+"""Endpoints clients call at start-up for features that have no data here yet: correct empty answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from townsquare.api.deps import get_viewer, json
+
+router = APIRouter()
+
+# path -> scope needed (None: public). Each answers an empty list until its feature exists.
+EMPTY_LISTS = {
+    "/api/v1/custom_emojis": None,
+    "/api/v1/trends": None,
+    "/api/v1/trends/tags": None,
+    "/api/v1/trends/statuses": None,
+    "/api/v1/trends/links": None,
+    "/api/v1/directory": None,
+    "/api/v1/lists": "read:lists",
+    "/api/v1/filters": "read:filters",
+    "/api/v2/filters": "read:filters",
+    "/api/v1/followed_tags": "read:follows",
+    "/api/v1/announcements": None,
+    "/api/v1/conversations": "read:statuses",
+    "/api/v1/suggestions": "read",
+    "/api/v2/suggestions": "read",
+    "/api/v1/endorsements": "read:accounts",
+    "/api/v1/featured_tags": "read:accounts",
+    "/api/v1/domain_blocks": "read:blocks",
+    "/api/v1/scheduled_statuses": "read:statuses",
+}
+
+
+def _empty_list(path: str, scope: str | None):
+    async def endpoint(request: Request) -> Response:
+        if scope is not None:
+            await get_viewer(request, scope)
+        return json([])
+
+    endpoint.__name__ = "empty_" + path.strip("/").replace("/", "_")
+    endpoint.__doc__ = f"{path}: no entries yet."
+    router.get(path)(endpoint)
+
+
+for _path, _scope in EMPTY_LISTS.items():
+    _empty_list(_path, _scope)
+
+
+@router.get("/api/v1/markers")
+async def markers(request: Request) -> Response:
+    """Read positions (not stored yet: none)."""
+    await get_viewer(request, "read:statuses")
+    return json({})

@@ -1,0 +1,242 @@
+"""Statuses: post, read, edit, delete, context, history, and favourite/reblog/bookmark/pin."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from townsquare.api.deps import ctx_of, get_viewer, json, path_id
+from townsquare.api.mastodon.common import accounts_response
+from townsquare.api.params import as_bool, as_list, as_str, read_params
+from townsquare.api.serializers.statuses import status as render_status
+from townsquare.api.serializers.statuses import status_edit
+from townsquare.core.errors import ApiError, not_found
+from townsquare.core.ids import parse_id
+from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.domain.models import StatusEdit
+from townsquare.moderation.policy import visible_to
+from townsquare.services import interactions, posting
+from townsquare.storage import accounts as account_store
+from townsquare.storage import statuses as status_store
+from townsquare.storage.tables import favourites, status_edits, statuses
+
+router = APIRouter()
+
+
+def _draft(p: dict, max_chars: int) -> posting.Draft:
+    if p.get("media_ids") and as_list(p.get("media_ids")):
+        raise ApiError(422, "Validation failed: Media attachments are not supported yet")
+    if p.get("poll"):
+        raise ApiError(422, "Validation failed: Polls are not supported yet")
+    reply = p.get("in_reply_to_id")
+    reply_id = None
+    if reply not in (None, ""):
+        reply_id = parse_id(reply)
+        if reply_id is None:
+            raise not_found()
+    return posting.Draft(
+        text=as_str(p.get("status"), "status") or "",
+        spoiler_text=as_str(p.get("spoiler_text"), "spoiler_text") or "",
+        visibility=as_str(p.get("visibility"), "visibility") or None,
+        sensitive=as_bool(p["sensitive"]) if p.get("sensitive") not in (None, "") else None,
+        language=as_str(p.get("language"), "language") or None,
+        in_reply_to_id=reply_id,
+    )
+
+
+async def _render_one(request: Request, status_id: int, viewer_id: int | None, with_source: bool = False) -> Response:
+    async with ctx_of(request).db.read() as conn:
+        item = await status_store.get_visible(conn, status_id, viewer_id)
+    if item is None:
+        raise not_found()
+    return json(render_status(item, ctx_of(request).settings.base_url, with_source=with_source))
+
+
+@router.post("/api/v1/statuses")
+async def create_status(request: Request) -> Response:
+    """Post a new status."""
+    viewer = await get_viewer(request, "write:statuses")
+    p = await read_params(request)
+    ctx = ctx_of(request)
+    s = ctx.settings
+    draft = _draft(p, s.max_status_chars)
+    if p.get("scheduled_at"):
+        raise ApiError(422, "Validation failed: Scheduled statuses are not supported yet")
+    async with ctx.db.write() as conn:
+        status_id = await posting.post_status(
+            conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars,
+            app_id=viewer.app_id, idempotency_key=request.headers.get("idempotency-key"))
+    ctx.after_commit()
+    return await _render_one(request, status_id, viewer.account.id)
+
+
+@router.get("/api/v1/statuses")
+async def get_many(request: Request) -> Response:
+    """Return several statuses by id[] (the visible ones)."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    p = await read_params(request)
+    ids = [i for i in (parse_id(x) for x in as_list(p.get("id"))) if i is not None][:40]
+    async with ctx_of(request).db.read() as conn:
+        items = await status_store.load_visible(conn, ids, viewer.account.id if viewer.account else None)
+    return json([render_status(x, ctx_of(request).settings.base_url) for x in items])
+
+
+@router.get("/api/v1/statuses/{status_id}")
+async def get_status(request: Request, status_id: str) -> Response:
+    """Show one status."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    return await _render_one(request, path_id(status_id), viewer.account.id if viewer.account else None)
+
+
+@router.put("/api/v1/statuses/{status_id}")
+async def edit_status(request: Request, status_id: str) -> Response:
+    """Edit one of the viewer's statuses."""
+    viewer = await get_viewer(request, "write:statuses")
+    sid = path_id(status_id)
+    p = await read_params(request)
+    ctx = ctx_of(request)
+    s = ctx.settings
+    draft = _draft(p, s.max_status_chars)
+    async with ctx.db.write() as conn:
+        await posting.edit_status(conn, viewer.account, sid, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars)
+    return await _render_one(request, sid, viewer.account.id)
+
+
+@router.delete("/api/v1/statuses/{status_id}")
+async def delete_status(request: Request, status_id: str) -> Response:
+    """Delete one of the viewer's statuses; the response carries its source text for redrafting."""
+    viewer = await get_viewer(request, "write:statuses")
+    sid = path_id(status_id)
+    ctx = ctx_of(request)
+    async with ctx.db.write() as conn:
+        item = await status_store.get_visible(conn, sid, viewer.account.id)
+        if item is None or item.reblog_of_id is not None:
+            raise not_found()
+        await posting.delete_status(conn, viewer.account, sid, ctx.feeds)
+    return json(render_status(item, ctx.settings.base_url, with_source=True))
+
+
+@router.get("/api/v1/statuses/{status_id}/source")
+async def status_source(request: Request, status_id: str) -> Response:
+    """Return the plain text of one of the viewer's statuses, for editing."""
+    viewer = await get_viewer(request, "read:statuses")
+    async with ctx_of(request).db.read() as conn:
+        row = await status_store.get_row(conn, path_id(status_id))
+    if row is None or row.account_id != viewer.account.id:
+        raise not_found()
+    return json({"id": str(row.id), "text": row.text, "spoiler_text": row.spoiler_text})
+
+
+@router.get("/api/v1/statuses/{status_id}/context")
+async def context(request: Request, status_id: str) -> Response:
+    """Return the visible ancestors and descendants of a status."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    viewer_id = viewer.account.id if viewer.account else None
+    sid = path_id(status_id)
+    base = ctx_of(request).settings.base_url
+    async with ctx_of(request).db.read() as conn:
+        root = await status_store.get_row(conn, sid)
+        if root is None or (await status_store.get_visible(conn, sid, viewer_id)) is None:
+            raise not_found()
+        ancestors: list[int] = []
+        parent = root.in_reply_to_id
+        while parent is not None and len(ancestors) < 40:
+            row = await status_store.get_row(conn, parent)
+            if row is None:
+                break
+            ancestors.append(row.id)
+            parent = row.in_reply_to_id
+        ancestors.reverse()
+        descendants: list[int] = []
+        stack = [sid]
+        while stack and len(descendants) < 200:
+            current = stack.pop()
+            children = [r[0] for r in await conn.execute(
+                select(statuses.c.id).where(statuses.c.in_reply_to_id == current).order_by(statuses.c.id.desc()))]
+            for child in children:
+                if child not in descendants:
+                    stack.append(child)
+            if current != sid:
+                descendants.append(current)
+        before = await status_store.load_visible(conn, ancestors, viewer_id)
+        after = await status_store.load_visible(conn, descendants, viewer_id)
+    return json({"ancestors": [render_status(x, base) for x in before], "descendants": [render_status(x, base) for x in after]})
+
+
+@router.get("/api/v1/statuses/{status_id}/history")
+async def history(request: Request, status_id: str) -> Response:
+    """Return every version of a status, oldest first."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    sid = path_id(status_id)
+    base = ctx_of(request).settings.base_url
+    async with ctx_of(request).db.read() as conn:
+        item = await status_store.get_visible(conn, sid, viewer.account.id if viewer.account else None)
+        if item is None:
+            raise not_found()
+        rows = (await conn.execute(select(status_edits).where(status_edits.c.status_id == sid).order_by(status_edits.c.id))).all()
+    if not rows:
+        edits = [StatusEdit(item.content, item.spoiler_text, item.sensitive, item.created_at, item.account)]
+    else:
+        edits = [StatusEdit(r.content, r.spoiler_text, r.sensitive, r.created_at, item.account) for r in rows]
+    return json([status_edit(e, base) for e in edits])
+
+
+def _action(name: str, scope: str, func, show_reblog: bool = False):
+    async def endpoint(request: Request, status_id: str) -> Response:
+        viewer = await get_viewer(request, scope)
+        sid = path_id(status_id)
+        ctx = ctx_of(request)
+        p = await read_params(request)
+        async with ctx.db.write() as conn:
+            result = await func(conn, viewer, sid, p, ctx)
+        ctx.after_commit()
+        return await _render_one(request, result if show_reblog else sid, viewer.account.id)
+    endpoint.__name__ = name
+    endpoint.__doc__ = f"{name.replace('_', ' ').capitalize()} a status."
+    router.post(f"/api/v1/statuses/{{status_id}}/{name}")(endpoint)
+
+
+_action("favourite", "write:favourites", lambda c, v, s, p, x: interactions.favourite(c, v.account, s))
+_action("unfavourite", "write:favourites", lambda c, v, s, p, x: interactions.unfavourite(c, v.account, s))
+_action("bookmark", "write:bookmarks", lambda c, v, s, p, x: interactions.bookmark(c, v.account, s))
+_action("unbookmark", "write:bookmarks", lambda c, v, s, p, x: interactions.unbookmark(c, v.account, s))
+_action("pin", "write:accounts", lambda c, v, s, p, x: interactions.pin(c, v.account, s))
+_action("unpin", "write:accounts", lambda c, v, s, p, x: interactions.unpin(c, v.account, s))
+_action("reblog", "write:statuses",
+        lambda c, v, s, p, x: posting.reblog(c, v.account, s, as_str(p.get("visibility"), "visibility") or None, v.app_id),
+        show_reblog=True)
+_action("unreblog", "write:statuses", lambda c, v, s, p, x: posting.unreblog(c, v.account, s, x.feeds))
+
+
+async def _who(request: Request, status_id: str, reblogs: bool) -> Response:
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    viewer_id = viewer.account.id if viewer.account else None
+    sid = path_id(status_id)
+    p = await read_params(request)
+    page = page_from(p, 40, 80)
+    async with ctx_of(request).db.read() as conn:
+        if await status_store.get_visible(conn, sid, viewer_id) is None:
+            raise not_found()
+        if reblogs:
+            query = select(statuses.c.id, statuses.c.account_id).where(statuses.c.reblog_of_id == sid).where(visible_to(viewer_id))
+            column = statuses.c.id
+        else:
+            query = select(favourites.c.id, favourites.c.account_id).where(favourites.c.status_id == sid)
+            column = favourites.c.id
+        rows = ordered((await conn.execute(apply(query, column, page))).all(), page)
+        by_id = await account_store.get_many(conn, [r.account_id for r in rows])
+    return accounts_response(request, [by_id[r.account_id] for r in rows if r.account_id in by_id], p, [r.id for r in rows])
+
+
+@router.get("/api/v1/statuses/{status_id}/favourited_by")
+async def favourited_by(request: Request, status_id: str) -> Response:
+    """List who favourited a status."""
+    return await _who(request, status_id, False)
+
+
+@router.get("/api/v1/statuses/{status_id}/reblogged_by")
+async def reblogged_by(request: Request, status_id: str) -> Response:
+    """List who reblogged a status."""
+    return await _who(request, status_id, True)

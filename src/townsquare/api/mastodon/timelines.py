@@ -1,0 +1,100 @@
+"""Timelines (home, public, tag) and the viewer's own collections (bookmarks, favourites)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import and_, not_, exists, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from townsquare.api.deps import ctx_of, get_viewer
+from townsquare.api.mastodon.common import statuses_response
+from townsquare.api.params import as_bool, as_list, read_params
+from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.moderation.policy import visible_to
+from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
+
+router = APIRouter()
+
+
+def _not_muted_or_blocked(viewer_id: int | None):
+    if viewer_id is None:
+        return None
+    return and_(
+        not_(exists().where(and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id == statuses.c.account_id))),
+        not_(exists().where(and_(blocks.c.account_id == viewer_id, blocks.c.target_account_id == statuses.c.account_id))),
+    )
+
+
+@router.get("/api/v1/timelines/home")
+async def home(request: Request) -> Response:
+    """The viewer's home feed: their own statuses and those of accounts they follow."""
+    viewer = await get_viewer(request, "read:statuses")
+    p = await read_params(request)
+    page = page_from(p)
+    ctx = ctx_of(request)
+    async with ctx.db.read() as conn:
+        ids = await ctx.feeds.page(conn, viewer.account.id, page.max_id, page.since_id, page.min_id, page.limit)
+        return await statuses_response(request, conn, ids, viewer.account.id, p)
+
+
+async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: str | None = None) -> Response:
+    page = page_from(p)
+    query = select(statuses.c.id).where(statuses.c.visibility == "public").where(statuses.c.reblog_of_id.is_(None))
+    if as_bool(p.get("remote")):
+        query = query.where(statuses.c.id < 0)  # no federation yet: nothing is remote
+    if as_bool(p.get("only_media")):
+        query = query.where(statuses.c.id < 0)  # no media attachments yet
+    filt = _not_muted_or_blocked(viewer_id)
+    if filt is not None:
+        query = query.where(filt).where(visible_to(viewer_id))
+    if tag is not None:
+        names = [tag.lower()] + [str(t).lower() for t in as_list(p.get("any"))]
+        tagged = select(status_tags.c.status_id).join(tags, tags.c.id == status_tags.c.tag_id)
+        query = query.where(statuses.c.id.in_(tagged.where(tags.c.name.in_(names))))
+        for required in as_list(p.get("all")):
+            query = query.where(statuses.c.id.in_(tagged.where(tags.c.name == str(required).lower())))
+        for excluded in as_list(p.get("none")):
+            query = query.where(statuses.c.id.not_in(tagged.where(tags.c.name == str(excluded).lower())))
+    async with ctx_of(request).db.read() as conn:
+        rows = ordered((await conn.execute(apply(query, statuses.c.id, page))).all(), page)
+        return await statuses_response(request, conn, [r.id for r in rows], viewer_id, p)
+
+
+@router.get("/api/v1/timelines/public")
+async def public(request: Request) -> Response:
+    """Public statuses of this server (all of them are local)."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    p = await read_params(request)
+    return await _public_query(request, p, viewer.account.id if viewer.account else None)
+
+
+@router.get("/api/v1/timelines/tag/{hashtag}")
+async def tag_timeline(request: Request, hashtag: str) -> Response:
+    """Public statuses with a hashtag."""
+    viewer = await get_viewer(request, "read:statuses", required=False)
+    p = await read_params(request)
+    return await _public_query(request, p, viewer.account.id if viewer.account else None, hashtag.lstrip("#"))
+
+
+async def _marked(request: Request, table, scope: str) -> Response:
+    viewer = await get_viewer(request, scope)
+    p = await read_params(request)
+    page = page_from(p)
+    async with ctx_of(request).db.read() as conn:
+        query = select(table.c.id, table.c.status_id).where(table.c.account_id == viewer.account.id)
+        rows = ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
+        return await statuses_response(request, conn, [r.status_id for r in rows], viewer.account.id, p, [r.id for r in rows])
+
+
+@router.get("/api/v1/bookmarks")
+async def list_bookmarks(request: Request) -> Response:
+    """The viewer's bookmarked statuses."""
+    return await _marked(request, bookmarks, "read:bookmarks")
+
+
+@router.get("/api/v1/favourites")
+async def list_favourites(request: Request) -> Response:
+    """The viewer's favourited statuses."""
+    return await _marked(request, favourites, "read:favourites")
+

@@ -1,0 +1,81 @@
+"""Status, notification and status-edit entities, rendered from domain objects."""
+
+from __future__ import annotations
+
+from townsquare.api.serializers.accounts import account as render_account
+from townsquare.core.clock import iso
+from townsquare.core.ids import render_id
+from townsquare.domain.models import Notification, Status, StatusEdit
+
+
+def _rid(value: int | None) -> str | None:
+    return None if value is None else render_id(value)
+
+
+def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
+    """Render a Status entity (with its reblog nested)."""
+    url = f"{base_url}/@{s.account.username}/{s.id}"
+    return {
+        "id": render_id(s.id),
+        "uri": f"{base_url}/users/{s.account.username}/statuses/{s.id}",
+        "url": None if s.reblog_of_id else url,
+        "created_at": iso(s.created_at),
+        "edited_at": iso(s.edited_at),
+        "account": render_account(s.account, base_url),
+        "content": s.content,
+        "text": s.text if with_source else None,
+        "visibility": s.visibility,
+        "sensitive": bool(s.sensitive),
+        "spoiler_text": s.spoiler_text,
+        "media_attachments": [],
+        "application": s.application,
+        "mentions": [
+            {"id": render_id(m.id), "username": m.username, "acct": m.acct, "url": f"{base_url}/@{m.username}"}
+            for m in s.mentions
+        ],
+        "tags": [{"name": t, "url": f"{base_url}/tags/{t}"} for t in s.tags],
+        "emojis": [],
+        "reblogs_count": s.reblogs_count,
+        "favourites_count": s.favourites_count,
+        "replies_count": s.replies_count,
+        "quotes_count": 0,
+        "in_reply_to_id": _rid(s.in_reply_to_id),
+        "in_reply_to_account_id": _rid(s.in_reply_to_account_id),
+        "reblog": status(s.reblog, base_url) if s.reblog is not None else None,
+        "quote": None,
+        "poll": None,
+        "card": None,
+        "language": s.language,
+        "favourited": s.favourited,
+        "reblogged": s.reblogged,
+        "muted": s.muted,
+        "bookmarked": s.bookmarked,
+        "pinned": s.pinned,
+        "filtered": [],
+    }
+
+
+def notification(n: Notification, base_url: str) -> dict:
+    """Render a Notification entity."""
+    return {
+        "id": render_id(n.id),
+        "type": n.type,
+        "created_at": iso(n.created_at),
+        "group_key": f"ungrouped-{n.id}",
+        "account": render_account(n.account, base_url),
+        "status": status(n.status, base_url) if n.status is not None else None,
+    }
+
+
+def status_edit(e: StatusEdit, base_url: str) -> dict:
+    """Render one StatusEdit of a status's history."""
+    return {
+        "content": e.content,
+        "spoiler_text": e.spoiler_text,
+        "sensitive": bool(e.sensitive),
+        "created_at": iso(e.created_at),
+        "account": render_account(e.account, base_url),
+        "poll": None,
+        "media_attachments": [],
+        "emojis": [],
+    }

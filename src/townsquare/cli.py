@@ -1,0 +1,137 @@
+"""The `townsquare` command: serve, migrate, and account administration."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from townsquare.config import Settings
+
+app = typer.Typer(help="Townsquare: a self-hostable social platform speaking the Mastodon API.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create accounts and tokens.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+def _settings(data_dir: Optional[Path] = None, host: Optional[str] = None, port: Optional[int] = None) -> Settings:
+    overrides = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    return Settings(**overrides)
+
+
+DataDir = typer.Option(None, "--data-dir", help="Where the SQLite database and secret key live (TOWNSQUARE_DATA_DIR).")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, "--host", help="Interface to listen on (default 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Run the server (migrating the database first)."""
+    import uvicorn
+
+    from townsquare.main import create_app
+    from townsquare.storage.db import migrate
+
+    settings = _settings(data_dir, host, port)
+    settings.effective_secret_key  # noqa: B018 - create and keep the key before serving
+    migrate(settings.effective_database_url)
+    application = create_app(settings, run_migrations=False)
+    typer.echo(f"Townsquare is running at http://{settings.host}:{settings.port} (public URL {settings.base_url})", err=False)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
+                proxy_headers=True, access_log=False)
+
+
+@app.command("migrate")
+def migrate_cmd(data_dir: Optional[Path] = DataDir) -> None:
+    """Bring the database schema up to date."""
+    from townsquare.storage.db import migrate
+
+    settings = _settings(data_dir)
+    migrate(settings.effective_database_url)
+    typer.echo("database is up to date")
+
+
+async def _with_db(settings: Settings, work):
+    from townsquare.storage.db import Database, migrate
+
+    await asyncio.to_thread(migrate, settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.write() as conn:
+            return await work(conn)
+    finally:
+        await db.dispose()
+
+
+@accounts_app.command("create")
+def accounts_create(
+    username: str,
+    email: str = typer.Option(..., "--email"),
+    password: str = typer.Option(..., "--password"),
+    admin: bool = typer.Option(False, "--admin", help="Make the account an administrator."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Create an approved account and print its id."""
+    from townsquare.core.errors import ApiError
+    from townsquare.services.accounts import create_account
+
+    async def work(conn):
+        return await create_account(conn, username, email, password, role="admin" if admin else "user", allow_reserved=True)
+
+    try:
+        account = asyncio.run(_with_db(_settings(data_dir), work))
+    except ApiError as exc:
+        typer.echo(exc.error, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(account.id))
+
+
+@accounts_app.command("token")
+def accounts_token(
+    username: str,
+    scopes: str = typer.Option("read write follow", "--scopes"),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Print a new bearer token for an account (for scripts)."""
+    from townsquare.core.errors import ApiError
+    from townsquare.services import auth
+    from townsquare.storage import accounts as account_store
+
+    async def work(conn):
+        account = await account_store.by_username(conn, username)
+        if account is None:
+            raise ApiError(404, f"no account named {username}")
+        app_row = await auth.app_by_client_id(conn, "townsquare-cli")
+        if app_row is None:
+            from sqlalchemy import update
+
+            from townsquare.storage.tables import oauth_apps
+
+            row = await auth.create_app(conn, "townsquare CLI", [auth.OOB], sorted(auth.ALL_SCOPES), None)
+            await conn.execute(update(oauth_apps).where(oauth_apps.c.id == row["id"]).values(client_id="townsquare-cli"))
+            app_id = row["id"]
+        else:
+            app_id = app_row.id
+        secret, _ = await auth.issue_token(conn, app_id, account.id, auth.parse_scopes(scopes))
+        return secret
+
+    try:
+        token = asyncio.run(_with_db(_settings(data_dir), work))
+    except ApiError as exc:
+        typer.echo(exc.error, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(token)
+
+
+if __name__ == "__main__":
+    app()

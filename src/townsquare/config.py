@@ -1,0 +1,61 @@
+"""One settings object for the whole server, read from TOWNSQUARE_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings; every field can be set as TOWNSQUARE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    domain: str | None = None
+    registrations: Literal["open", "approval", "closed"] = "open"
+    secret_key: str | None = None
+    max_status_chars: int = 500
+    title: str = "Townsquare"
+    description: str = "A self-hosted Townsquare server."
+    contact_email: str = ""
+    run_jobs_in_process: bool = True
+    scheme: Literal["http", "https"] = "http"
+
+    @property
+    def effective_domain(self) -> str:
+        """The public host name used in URIs and links."""
+        return self.domain or f"{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL of the server, without a trailing slash."""
+        return f"{self.scheme}://{self.effective_domain}"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL of the main database (SQLite in the data dir by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'townsquare.sqlite3').resolve()}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The secret key, generated and kept in the data dir when not configured."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

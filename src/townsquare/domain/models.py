@@ -1,0 +1,162 @@
+"""Plain domain objects, named as the Mastodon API names them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+
+READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes", "notifications", "search", "statuses")
+WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses")
+
+
+def _from_row(cls, row: Any):
+    data = row._mapping if hasattr(row, "_mapping") else row
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in dict(data).items() if k in names})
+
+
+@dataclass
+class Account:
+    """A local account (a user's public identity plus its private settings)."""
+
+    id: int
+    username: str
+    username_lower: str
+    display_name: str
+    note: str
+    locked: bool
+    bot: bool
+    discoverable: bool
+    fields: list
+    created_at: datetime
+    statuses_count: int = 0
+    followers_count: int = 0
+    following_count: int = 0
+    last_status_at: datetime | None = None
+    email: str | None = None
+    password_hash: str | None = None
+    role: str = "user"
+    approved: bool = True
+    locale: str | None = None
+    default_visibility: str = "public"
+    default_sensitive: bool = False
+    default_language: str | None = None
+
+    from_row = classmethod(_from_row)
+
+    @property
+    def acct(self) -> str:
+        """The handle as shown to local users."""
+        return self.username
+
+    @property
+    def is_staff(self) -> bool:
+        """Whether the account moderates or administers the server."""
+        return self.role in ("admin", "moderator")
+
+
+@dataclass
+class Status:
+    """A post, a reply or a reblog, with what the viewer knows of it."""
+
+    id: int
+    account_id: int
+    text: str
+    content: str
+    spoiler_text: str
+    visibility: str
+    sensitive: bool
+    language: str | None
+    in_reply_to_id: int | None
+    in_reply_to_account_id: int | None
+    reblog_of_id: int | None
+    replies_count: int
+    reblogs_count: int
+    favourites_count: int
+    created_at: datetime
+    edited_at: datetime | None = None
+    application_id: int | None = None
+    account: Account | None = None
+    reblog: Status | None = None
+    mentions: list[Account] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    application: dict | None = None
+    favourited: bool = False
+    reblogged: bool = False
+    bookmarked: bool = False
+    pinned: bool = False
+    muted: bool = False
+
+    from_row = classmethod(_from_row)
+
+
+@dataclass
+class Relationship:
+    """How the viewer and another account relate."""
+
+    id: int
+    following: bool = False
+    showing_reblogs: bool = False
+    notifying: bool = False
+    languages: list | None = None
+    followed_by: bool = False
+    blocking: bool = False
+    blocked_by: bool = False
+    muting: bool = False
+    muting_notifications: bool = False
+    requested: bool = False
+    requested_by: bool = False
+    domain_blocking: bool = False
+    endorsed: bool = False
+    note: str = ""
+
+
+@dataclass
+class Notification:
+    """Something that happened to the viewer."""
+
+    id: int
+    type: str
+    created_at: datetime
+    account: Account
+    status: Status | None = None
+
+
+@dataclass
+class StatusEdit:
+    """One revision of a status, as shown in its history."""
+
+    content: str
+    spoiler_text: str
+    sensitive: bool
+    created_at: datetime
+    account: Account
+
+
+@dataclass
+class Viewer:
+    """Who is making a request: an account (or none) and the token's scopes."""
+
+    account: Account | None
+    scopes: frozenset[str]
+    token_id: int | None = None
+    app_id: int | None = None
+
+    def has_scope(self, needed: str) -> bool:
+        """Whether the token's scopes cover a needed scope (read covers read:statuses)."""
+        if needed in self.scopes:
+            return True
+        top = needed.split(":", 1)[0]
+        if top in self.scopes:
+            return True
+        if "follow" in self.scopes and needed in (
+            "read:follows", "read:blocks", "read:mutes", "write:follows", "write:blocks", "write:mutes",
+        ):
+            return True
+        if needed.startswith("admin:") and ":" in needed[6:]:
+            return f"admin:{needed.split(':')[1]}" in self.scopes
+        return False

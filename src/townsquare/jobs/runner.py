@@ -1,0 +1,115 @@
+"""The job runner: claims durable job rows, runs their handlers, retries with backoff, parks failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from datetime import timedelta
+from typing import Awaitable, Callable
+
+from sqlalchemy import and_, delete, select, update
+
+from townsquare.core.clock import now
+from townsquare.storage.db import Database
+from townsquare.storage.tables import jobs
+
+log = logging.getLogger("townsquare.jobs")
+MAX_ATTEMPTS = 8
+STALE_AFTER = timedelta(minutes=5)
+
+Handler = Callable[[object, object, dict], Awaitable[None]]
+
+
+class JobRunner:
+    """Runs jobs in-process: woken right after a commit, and polling as a safety net."""
+
+    def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20):
+        self.db = db
+        self.handlers = handlers
+        self.context = context
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Ask the runner to look for work now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the background loop."""
+        self._task = asyncio.create_task(self._loop(), name="townsquare-jobs")
+
+    async def stop(self) -> None:
+        """Stop the loop after the job in hand."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                ran = await self.run_once()
+            except Exception:  # a broken database must not kill the loop
+                log.exception("job loop failed")
+                ran = 0
+            if ran == 0 and not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def _claim(self) -> list:
+        stamp = now()
+        async with self.db.write() as conn:
+            query = (
+                select(jobs)
+                .where(and_(jobs.c.run_at <= stamp, (jobs.c.state == "ready") | (
+                    (jobs.c.state == "running") & (jobs.c.locked_at < stamp - STALE_AFTER))))
+                .order_by(jobs.c.id)
+                .limit(self.batch)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await conn.execute(query)).all()
+            if rows:
+                await conn.execute(update(jobs).where(jobs.c.id.in_([r.id for r in rows]))
+                                   .values(state="running", locked_at=stamp, attempts=jobs.c.attempts + 1))
+        return rows
+
+    async def run_once(self) -> int:
+        """Claim and run one batch of due jobs; return how many were run."""
+        rows = await self._claim()
+        for row in rows:
+            await self._run(row)
+        return len(rows)
+
+    async def _run(self, row) -> None:
+        handler = self.handlers.get(row.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {row.kind!r}")
+            # The handler's writes and the job's removal commit together: a job's effects land once.
+            async with self.db.write() as conn:
+                await handler(self.context, conn, dict(row.payload))
+                await conn.execute(delete(jobs).where(jobs.c.id == row.id))
+        except Exception as exc:
+            attempts = row.attempts + 1
+            parked = attempts >= MAX_ATTEMPTS
+            log.warning("job %s (%s) failed, attempt %s: %s", row.id, row.kind, attempts, exc)
+            async with self.db.write() as conn:
+                await conn.execute(update(jobs).where(jobs.c.id == row.id).values(
+                    state="failed" if parked else "ready",
+                    run_at=now() + timedelta(seconds=min(2 ** attempts, 3600)),
+                    locked_at=None,
+                    last_error="".join(traceback.format_exception_only(type(exc), exc))[-2000:],
+                ))
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Run due jobs until none are left (used by tests and the CLI)."""
+        for _ in range(rounds):
+            if await self.run_once() == 0:
+                return

@@ -1,0 +1,84 @@
+"""The application factory: routes, error shapes and the lifespan that starts the backends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from townsquare import __version__
+from townsquare.api.deps import json
+from townsquare.api.mastodon import accounts, instance, notifications, placeholders, search, social, statuses, timelines
+from townsquare.api.oauth import routes as oauth
+from townsquare.config import Settings
+from townsquare.core.errors import ApiError
+from townsquare.storage.db import migrate
+from townsquare.wiring import AppContext, build_context
+
+log = logging.getLogger("townsquare")
+
+
+class StripTrailingSlash:
+    """Serve /api/v1/instance/ and /api/v1/instance alike, as clients use both."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            path = scope.get("path", "")
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope, path=path.rstrip("/") or "/", raw_path=None)
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True, context: AppContext | None = None) -> FastAPI:
+    """Build the ASGI app for these settings."""
+    settings = settings or Settings()
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if run_migrations:
+            await asyncio.to_thread(migrate, settings.effective_database_url)
+        if ctx.jobs is not None:
+            ctx.jobs.start()
+        try:
+            yield
+        finally:
+            if ctx.jobs is not None:
+                await ctx.jobs.stop()
+            await ctx.db.dispose()
+
+    app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.ctx = ctx
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return json(exc.body(), status=exc.status, headers=exc.headers or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "Not Found", 405: "Method Not Allowed"}
+        return json({"error": messages.get(exc.status_code, str(exc.detail))}, status=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return json({"error": "Validation failed", "details": str(exc.errors())[:500]}, status=422)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json({"error": "Internal server error"}, status=500)
+
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, social, search, placeholders):
+        app.include_router(module.router)
+    app.add_middleware(StripTrailingSlash)
+    return app

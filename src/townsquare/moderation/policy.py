@@ -1,0 +1,45 @@
+"""Who may see which status: the one visibility rule every read path applies."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from townsquare.storage.tables import blocks, follows, mentions, statuses
+
+
+def visible_to(viewer_id: int | None, table=statuses) -> ColumnElement[bool]:
+    """A SQL condition true for the statuses of `table` that the viewer may see."""
+    if viewer_id is None:
+        return table.c.visibility.in_(("public", "unlisted"))
+    follows_author = exists().where(and_(follows.c.account_id == viewer_id, follows.c.target_account_id == table.c.account_id))
+    mentioned = exists().where(and_(mentions.c.status_id == table.c.id, mentions.c.account_id == viewer_id))
+    blocked = exists().where(
+        or_(
+            and_(blocks.c.account_id == table.c.account_id, blocks.c.target_account_id == viewer_id),
+            and_(blocks.c.account_id == viewer_id, blocks.c.target_account_id == table.c.account_id),
+        )
+    )
+    return and_(
+        or_(
+            table.c.account_id == viewer_id,
+            and_(
+                not_(blocked),
+                or_(
+                    table.c.visibility.in_(("public", "unlisted")),
+                    and_(table.c.visibility == "private", or_(follows_author, mentioned)),
+                    and_(table.c.visibility == "direct", mentioned),
+                ),
+            ),
+        )
+    )
+
+
+def always(flag: bool) -> ColumnElement[bool]:
+    """A constant SQL condition."""
+    return true() if flag else false()
+
+
+def visible_status_ids(viewer_id: int | None):
+    """A subquery of the ids of statuses the viewer may see."""
+    return select(statuses.c.id).where(visible_to(viewer_id))

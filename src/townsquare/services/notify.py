@@ -1,0 +1,42 @@
+"""Creating notifications, respecting the recipient's blocks and mutes."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.core.clock import now
+from townsquare.core.ids import new_id
+from townsquare.storage.tables import blocks, mutes, notifications
+
+
+async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None) -> bool:
+    """Insert a notification unless it is self-inflicted, blocked or muted; return whether it was made."""
+    if recipient_id == from_id:
+        return False
+    blocked = (
+        await conn.execute(
+            select(blocks.c.id).where(or_(
+                and_(blocks.c.account_id == recipient_id, blocks.c.target_account_id == from_id),
+                and_(blocks.c.account_id == from_id, blocks.c.target_account_id == recipient_id),
+            )).limit(1)
+        )
+    ).first()
+    if blocked:
+        return False
+    muted = (
+        await conn.execute(
+            select(mutes.c.id).where(and_(
+                mutes.c.account_id == recipient_id, mutes.c.target_account_id == from_id,
+                mutes.c.hide_notifications.is_(True),
+            ))
+        )
+    ).first()
+    if muted:
+        return False
+    await conn.execute(
+        notifications.insert().values(
+            id=new_id(), account_id=recipient_id, from_account_id=from_id, type=kind, status_id=status_id, created_at=now()
+        )
+    )
+    return True

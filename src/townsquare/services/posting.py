@@ -1,0 +1,224 @@
+"""Writing statuses: post, edit, delete, reblog; each commits its job rows in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.core.clock import now
+from townsquare.core.errors import ApiError, not_found, unprocessable
+from townsquare.core.html import extract_mentions, render_text
+from townsquare.core.ids import new_id
+from townsquare.domain.models import VISIBILITIES, Account
+from townsquare.moderation.policy import visible_to
+from townsquare.services.notify import notify
+from townsquare.storage import accounts as account_store
+from townsquare.storage.job_rows import enqueue
+from townsquare.storage.tables import (
+    idempotency_keys,
+    mentions,
+    status_edits,
+    status_tags,
+    statuses,
+    tags,
+)
+from townsquare.timelines.feeds import FeedStore
+
+
+@dataclass
+class Draft:
+    """What a client asked to post."""
+
+    text: str
+    spoiler_text: str = ""
+    visibility: str | None = None
+    sensitive: bool | None = None
+    language: str | None = None
+    in_reply_to_id: int | None = None
+
+
+async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) -> tuple[str, list[Account], list[str]]:
+    """Render text to HTML and resolve its local mentions."""
+    found: dict[str, Account] = {}
+    for handle in extract_mentions(text):
+        parts = handle.split("@")
+        if len(parts) == 2 and parts[1].lower() != domain.lower():
+            continue
+        account = await account_store.by_username(conn, parts[0])
+        if account is not None and account.approved:
+            found[handle.lower()] = account
+
+    def resolve(handle: str) -> str | None:
+        account = found.get(handle.lower())
+        return f"{base_url}/@{account.username}" if account else None
+
+    rendered = render_text(text, base_url, resolve)
+    mentioned = list({a.id: a for a in found.values()}.values())
+    return rendered.html, mentioned, rendered.tags
+
+
+async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str]) -> None:
+    for name in dict.fromkeys(names):
+        name = name[:200]
+        row = (await conn.execute(select(tags.c.id).where(tags.c.name == name))).first()
+        tag_id = row[0] if row else new_id()
+        if row is None:
+            await conn.execute(tags.insert().values(id=tag_id, name=name, created_at=now()))
+        present = (await conn.execute(select(status_tags.c.tag_id).where(and_(status_tags.c.status_id == status_id, status_tags.c.tag_id == tag_id)))).first()
+        if present is None:
+            await conn.execute(status_tags.insert().values(status_id=status_id, tag_id=tag_id))
+
+
+def _validate(draft: Draft, max_chars: int) -> None:
+    if not draft.text.strip():
+        raise unprocessable("Text can't be blank")
+    if len(draft.text) > max_chars:
+        raise unprocessable(f"Text character limit of {max_chars} exceeded")
+    if len(draft.spoiler_text) > max_chars:
+        raise unprocessable(f"Spoiler text character limit of {max_chars} exceeded")
+    if draft.visibility is not None and draft.visibility not in VISIBILITIES:
+        raise unprocessable("Visibility is not included in the list")
+    if draft.language is not None and (len(draft.language) > 16 or not draft.language.replace("-", "").isalnum()):
+        raise unprocessable("Language is not a valid language code")
+
+
+async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
+                      max_chars: int, app_id: int | None = None, idempotency_key: str | None = None) -> int:
+    """Create a status with its mentions, tags, notifications and fan-out job; return its id."""
+    if idempotency_key:
+        row = (await conn.execute(select(idempotency_keys.c.status_id).where(and_(
+            idempotency_keys.c.account_id == author.id, idempotency_keys.c.key == idempotency_key[:200])))).first()
+        if row is not None:
+            return row[0]
+    _validate(draft, max_chars)
+    parent = None
+    if draft.in_reply_to_id is not None:
+        parent = (await conn.execute(select(statuses).where(statuses.c.id == draft.in_reply_to_id).where(visible_to(author.id)))).first()
+        if parent is None or parent.reblog_of_id is not None:
+            raise not_found()
+    visibility = draft.visibility or author.default_visibility or "public"
+    if parent is not None and parent.visibility == "direct" and draft.visibility is None:
+        visibility = "direct"
+    html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
+    status_id = new_id()
+    stamp = now()
+    await conn.execute(statuses.insert().values(
+        id=status_id, account_id=author.id, text=draft.text, content=html, spoiler_text=draft.spoiler_text,
+        visibility=visibility, sensitive=bool(draft.sensitive if draft.sensitive is not None else author.default_sensitive) or bool(draft.spoiler_text),
+        language=draft.language or author.default_language or "en",
+        in_reply_to_id=parent.id if parent is not None else None,
+        in_reply_to_account_id=parent.account_id if parent is not None else None,
+        reblog_of_id=None, application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0,
+        created_at=stamp,
+    ))
+    for account in mentioned:
+        await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
+        await notify(conn, account.id, author.id, "mention", status_id)
+    await _attach_tags(conn, status_id, tag_names)
+    await account_store.bump(conn, author.id, statuses_count=1)
+    await conn.execute(update(account_store.accounts).where(account_store.accounts.c.id == author.id).values(last_status_at=stamp))
+    if parent is not None:
+        await conn.execute(update(statuses).where(statuses.c.id == parent.id).values(replies_count=statuses.c.replies_count + 1))
+    if idempotency_key:
+        await conn.execute(idempotency_keys.insert().values(account_id=author.id, key=idempotency_key[:200], status_id=status_id, created_at=stamp))
+    await enqueue(conn, "fan_out_status", {"status_id": status_id})
+    return status_id
+
+
+async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):
+    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    if row is None or row.reblog_of_id is not None:
+        raise not_found()
+    if row.account_id != viewer.id:
+        raise ApiError(403, "This action is not allowed")
+    return row
+
+
+async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, draft: Draft, *, base_url: str,
+                      domain: str, max_chars: int) -> None:
+    """Change a status's text, keeping every earlier version in its history."""
+    row = await _own_status(conn, viewer, status_id)
+    _validate(draft, max_chars)
+    stamp = now()
+    has_history = (await conn.execute(select(status_edits.c.id).where(status_edits.c.status_id == status_id).limit(1))).first()
+    if has_history is None:
+        await conn.execute(status_edits.insert().values(
+            id=new_id(), status_id=status_id, account_id=viewer.id, text=row.text, content=row.content,
+            spoiler_text=row.spoiler_text, sensitive=row.sensitive, created_at=row.created_at))
+    html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
+    sensitive = bool(draft.sensitive) if draft.sensitive is not None else row.sensitive
+    sensitive = sensitive or bool(draft.spoiler_text)
+    await conn.execute(update(statuses).where(statuses.c.id == status_id).values(
+        text=draft.text, content=html, spoiler_text=draft.spoiler_text, sensitive=sensitive,
+        language=draft.language or row.language, edited_at=stamp))
+    await conn.execute(status_edits.insert().values(
+        id=new_id(), status_id=status_id, account_id=viewer.id, text=draft.text, content=html,
+        spoiler_text=draft.spoiler_text, sensitive=sensitive, created_at=stamp))
+    existing = {r[0] for r in await conn.execute(select(mentions.c.account_id).where(mentions.c.status_id == status_id))}
+    for account in mentioned:
+        if account.id not in existing:
+            await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
+            await notify(conn, account.id, viewer.id, "mention", status_id)
+    await conn.execute(delete(status_tags).where(status_tags.c.status_id == status_id))
+    await _attach_tags(conn, status_id, tag_names)
+    rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
+    for account_id in set(rebloggers):
+        await notify(conn, account_id, viewer.id, "update", status_id)
+
+
+async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, feeds: FeedStore) -> None:
+    """Delete one of the viewer's statuses, its reblogs and its feed entries."""
+    row = await _own_status(conn, viewer, status_id)
+    reblogs = (await conn.execute(select(statuses.c.id, statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))).all()
+    for reblog in reblogs:
+        await account_store.bump(conn, reblog.account_id, statuses_count=-1)
+    await feeds.remove_status(conn, status_id)
+    await conn.execute(delete(statuses).where(statuses.c.id == status_id))
+    await account_store.bump(conn, viewer.id, statuses_count=-1)
+    if row.in_reply_to_id is not None:
+        await conn.execute(update(statuses).where(and_(statuses.c.id == row.in_reply_to_id, statuses.c.replies_count > 0))
+                           .values(replies_count=statuses.c.replies_count - 1))
+
+
+async def reblog(conn: AsyncConnection, viewer: Account, status_id: int, visibility: str | None, app_id: int | None) -> int:
+    """Reblog a status (idempotent); return the id of the reblog."""
+    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    if target is None:
+        raise not_found()
+    if target.reblog_of_id is not None:
+        target = (await conn.execute(select(statuses).where(statuses.c.id == target.reblog_of_id))).first()
+    if target.visibility == "direct" or (target.visibility == "private" and target.account_id != viewer.id):
+        raise ApiError(422, "Validation failed: Reblog of status is not permitted")
+    existing = (await conn.execute(select(statuses.c.id).where(and_(statuses.c.account_id == viewer.id, statuses.c.reblog_of_id == target.id)))).first()
+    if existing is not None:
+        return existing[0]
+    visibility = visibility or "public"
+    if visibility not in ("public", "unlisted", "private"):
+        raise unprocessable("Visibility is not included in the list")
+    if target.visibility == "private":
+        visibility = "private"
+    reblog_id = new_id()
+    await conn.execute(statuses.insert().values(
+        id=reblog_id, account_id=viewer.id, text="", content="", spoiler_text="", visibility=visibility,
+        sensitive=False, language=None, in_reply_to_id=None, in_reply_to_account_id=None, reblog_of_id=target.id,
+        application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0, created_at=now()))
+    await conn.execute(update(statuses).where(statuses.c.id == target.id).values(reblogs_count=statuses.c.reblogs_count + 1))
+    await account_store.bump(conn, viewer.id, statuses_count=1)
+    await notify(conn, target.account_id, viewer.id, "reblog", reblog_id)
+    await enqueue(conn, "fan_out_status", {"status_id": reblog_id})
+    return reblog_id
+
+
+async def unreblog(conn: AsyncConnection, viewer: Account, status_id: int, feeds: FeedStore) -> None:
+    """Undo the viewer's reblog of a status, if any."""
+    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    if target is None:
+        raise not_found()
+    rows = (await conn.execute(select(statuses.c.id).where(and_(statuses.c.account_id == viewer.id, statuses.c.reblog_of_id == status_id)))).all()
+    for row in rows:
+        await feeds.remove_status(conn, row.id)
+        await conn.execute(delete(statuses).where(statuses.c.id == row.id))
+        await conn.execute(update(statuses).where(and_(statuses.c.id == status_id, statuses.c.reblogs_count > 0)).values(reblogs_count=statuses.c.reblogs_count - 1))
+        await account_store.bump(conn, viewer.id, statuses_count=-1)

@@ -1,0 +1,67 @@
+"""Account rows: reads and writes that return domain Accounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.domain.models import Account
+from townsquare.storage.tables import accounts
+
+
+async def get(conn: AsyncConnection, account_id: int) -> Account | None:
+    """Return the account with this id, or None."""
+    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return Account.from_row(row) if row else None
+
+
+async def get_many(conn: AsyncConnection, ids: set[int] | list[int]) -> dict[int, Account]:
+    """Return accounts by id for a set of ids."""
+    if not ids:
+        return {}
+    rows = (await conn.execute(select(accounts).where(accounts.c.id.in_(list(ids))))).all()
+    return {r.id: Account.from_row(r) for r in rows}
+
+
+async def by_username(conn: AsyncConnection, username: str) -> Account | None:
+    """Return the local account with this username (case-insensitive), or None."""
+    name = username.lstrip("@").split("@")[0].lower()
+    row = (await conn.execute(select(accounts).where(accounts.c.username_lower == name))).first()
+    return Account.from_row(row) if row else None
+
+
+async def by_login(conn: AsyncConnection, login: str) -> Account | None:
+    """Return the account whose email or username matches a login name."""
+    value = login.strip().lower()
+    row = (
+        await conn.execute(
+            select(accounts).where(or_(func.lower(accounts.c.email) == value, accounts.c.username_lower == value.lstrip("@")))
+        )
+    ).first()
+    return Account.from_row(row) if row else None
+
+
+async def search(conn: AsyncConnection, query: str, limit: int, offset: int = 0) -> list[Account]:
+    """Find accounts whose username or display name contains the query."""
+    q = query.lstrip("@").split("@")[0].lower()
+    if not q:
+        return []
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    exact = accounts.c.username_lower == q
+    rows = (
+        await conn.execute(
+            select(accounts)
+            .where(accounts.c.approved.is_(True))
+            .where(or_(accounts.c.username_lower.like(pattern, escape="\\"), func.lower(accounts.c.display_name).like(pattern, escape="\\")))
+            .order_by(exact.desc(), accounts.c.followers_count.desc(), accounts.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [Account.from_row(r) for r in rows]
+
+
+async def bump(conn: AsyncConnection, account_id: int, **deltas: int) -> None:
+    """Add to an account's counters (statuses_count, followers_count, following_count)."""
+    values = {name: getattr(accounts.c, name) + delta for name, delta in deltas.items()}
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))

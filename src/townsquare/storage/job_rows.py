@@ -1,0 +1,24 @@
+"""Durable job rows: enqueued inside the transaction of the change that needs them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.core.clock import now
+from townsquare.core.ids import new_id
+from townsquare.storage.tables import jobs
+
+
+async def enqueue(conn: AsyncConnection, kind: str, payload: dict, queue: str = "default", run_at: datetime | None = None) -> int:
+    """Insert a ready job row in the caller's transaction and return its id."""
+    job_id = new_id()
+    stamp = now()
+    await conn.execute(
+        jobs.insert().values(
+            id=job_id, queue=queue, kind=kind, payload=payload, state="ready", attempts=0,
+            run_at=run_at or stamp, created_at=stamp,
+        )
+    )
+    return job_id

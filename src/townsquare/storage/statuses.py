@@ -1,0 +1,129 @@
+"""Status rows: loading statuses with everything the API shows about them."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.domain.models import Status
+from townsquare.moderation.policy import visible_to
+from townsquare.storage import accounts as account_store
+from townsquare.storage.tables import (
+    bookmarks,
+    favourites,
+    mentions,
+    mutes,
+    oauth_apps,
+    pins,
+    status_tags,
+    statuses,
+    tags,
+)
+
+
+async def get_row(conn: AsyncConnection, status_id: int):
+    """Return the raw row of a status, visible or not."""
+    return (await conn.execute(select(statuses).where(statuses.c.id == status_id))).first()
+
+
+async def get_visible(conn: AsyncConnection, status_id: int, viewer_id: int | None) -> Status | None:
+    """Return a hydrated status if it exists and the viewer may see it."""
+    row = (
+        await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer_id)))
+    ).first()
+    if row is None:
+        return None
+    return (await hydrate(conn, [row], viewer_id))[0]
+
+
+async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | None) -> list[Status]:
+    """Return hydrated statuses for ids the viewer may see, in the order of the ids."""
+    if not ids:
+        return []
+    rows = (
+        await conn.execute(select(statuses).where(statuses.c.id.in_(ids)).where(visible_to(viewer_id)))
+    ).all()
+    by_id = {r.id: r for r in rows}
+    return await hydrate(conn, [by_id[i] for i in ids if i in by_id], viewer_id)
+
+
+async def _ids_marked(conn: AsyncConnection, table, viewer_id: int | None, status_ids: list[int]) -> set[int]:
+    if viewer_id is None or not status_ids:
+        return set()
+    rows = await conn.execute(
+        select(table.c.status_id).where(and_(table.c.account_id == viewer_id, table.c.status_id.in_(status_ids)))
+    )
+    return {r[0] for r in rows}
+
+
+async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) -> list[Status]:
+    """Turn status rows into domain Statuses with accounts, reblogs, mentions, tags and viewer flags."""
+    items = [Status.from_row(r) for r in rows]
+    if not items:
+        return []
+    reblog_ids = {s.reblog_of_id for s in items if s.reblog_of_id}
+    inner: dict[int, Status] = {}
+    if reblog_ids:
+        inner_rows = (await conn.execute(select(statuses).where(statuses.c.id.in_(list(reblog_ids))))).all()
+        inner = {r.id: Status.from_row(r) for r in inner_rows}
+    everything = items + list(inner.values())
+    ids = [s.id for s in everything]
+
+    mention_rows = (await conn.execute(select(mentions).where(mentions.c.status_id.in_(ids)))).all()
+    account_ids = {s.account_id for s in everything} | {m.account_id for m in mention_rows}
+    accounts_by_id = await account_store.get_many(conn, account_ids)
+
+    tag_rows = (
+        await conn.execute(
+            select(status_tags.c.status_id, tags.c.name)
+            .join(tags, tags.c.id == status_tags.c.tag_id)
+            .where(status_tags.c.status_id.in_(ids))
+        )
+    ).all()
+    app_ids = {s.application_id for s in everything if s.application_id}
+    apps = {}
+    if app_ids:
+        apps = {
+            r.id: {"name": r.name, "website": r.website}
+            for r in (await conn.execute(select(oauth_apps.c.id, oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id.in_(list(app_ids))))).all()
+        }
+
+    favourited = await _ids_marked(conn, favourites, viewer_id, ids)
+    bookmarked = await _ids_marked(conn, bookmarks, viewer_id, ids)
+    pinned = await _ids_marked(conn, pins, viewer_id, ids)
+    reblogged: set[int] = set()
+    muted: set[int] = set()
+    if viewer_id is not None:
+        reblogged = {
+            r[0]
+            for r in await conn.execute(
+                select(statuses.c.reblog_of_id).where(
+                    and_(statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(ids))
+                )
+            )
+        }
+        muted = {
+            r[0]
+            for r in await conn.execute(
+                select(mutes.c.target_account_id).where(
+                    and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id.in_(list(account_ids)))
+                )
+            )
+        }
+
+    for s in everything:
+        s.account = accounts_by_id.get(s.account_id)
+        s.mentions = [accounts_by_id[m.account_id] for m in mention_rows if m.status_id == s.id and m.account_id in accounts_by_id]
+        s.tags = sorted({name for sid, name in tag_rows if sid == s.id})
+        s.application = apps.get(s.application_id) if s.application_id else None
+        s.favourited = s.id in favourited
+        s.bookmarked = s.id in bookmarked
+        s.pinned = s.id in pinned
+        s.reblogged = s.id in reblogged
+        s.muted = s.account_id in muted
+    for s in items:
+        if s.reblog_of_id:
+            s.reblog = inner.get(s.reblog_of_id)
+    return items

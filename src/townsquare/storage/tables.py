@@ -1,0 +1,279 @@
+"""SQLAlchemy Core tables: the whole schema in one place (Alembic migrations mirror it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+
+def _id() -> Column:
+    return Column("id", BigInteger, primary_key=True, autoincrement=False)
+
+
+def _account_fk(name: str = "account_id", nullable: bool = False) -> Column:
+    return Column(name, BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=nullable)
+
+
+def _status_fk(name: str = "status_id", nullable: bool = False) -> Column:
+    return Column(name, BigInteger, ForeignKey("statuses.id", ondelete="CASCADE"), nullable=nullable)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("username", String(30), nullable=False),
+    Column("username_lower", String(30), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False, default=""),
+    Column("note", Text, nullable=False, default=""),
+    Column("locked", Boolean, nullable=False, default=False),
+    Column("bot", Boolean, nullable=False, default=False),
+    Column("discoverable", Boolean, nullable=False, default=True),
+    Column("fields", JSON, nullable=False, default=list),
+    Column("email", String(320), nullable=True, unique=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("role", String(20), nullable=False, default="user"),
+    Column("approved", Boolean, nullable=False, default=True),
+    Column("registration_reason", Text, nullable=True),
+    Column("locale", String(16), nullable=True),
+    Column("default_visibility", String(10), nullable=False, default="public"),
+    Column("default_sensitive", Boolean, nullable=False, default=False),
+    Column("default_language", String(16), nullable=True),
+    Column("statuses_count", Integer, nullable=False, default=0),
+    Column("followers_count", Integer, nullable=False, default=0),
+    Column("following_count", Integer, nullable=False, default=0),
+    Column("last_status_at", TS, nullable=True),
+    Column("last_active_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
+
+oauth_apps = Table(
+    "oauth_apps",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("website", String(2000), nullable=True),
+    Column("redirect_uris", Text, nullable=False),
+    Column("scopes", String(1000), nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("client_secret", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("app_id", BigInteger, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=True),
+    _account_fk(nullable=True),
+    Column("scopes", String(1000), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS, nullable=True),
+    Column("last_used_at", TS, nullable=True),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    _id(),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("app_id", BigInteger, ForeignKey("oauth_apps.id", ondelete="CASCADE"), nullable=False),
+    _account_fk(),
+    Column("scopes", String(1000), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", String(200), nullable=True),
+    Column("code_challenge_method", String(10), nullable=True),
+    Column("expires_at", TS, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+statuses = Table(
+    "statuses",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("text", Text, nullable=False, default=""),
+    Column("content", Text, nullable=False, default=""),
+    Column("spoiler_text", Text, nullable=False, default=""),
+    Column("visibility", String(10), nullable=False),
+    Column("sensitive", Boolean, nullable=False, default=False),
+    Column("language", String(16), nullable=True),
+    Column("in_reply_to_id", BigInteger, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True),
+    Column("in_reply_to_account_id", BigInteger, nullable=True),
+    Column("reblog_of_id", BigInteger, ForeignKey("statuses.id", ondelete="CASCADE"), nullable=True),
+    Column("application_id", BigInteger, nullable=True),
+    Column("replies_count", Integer, nullable=False, default=0),
+    Column("reblogs_count", Integer, nullable=False, default=0),
+    Column("favourites_count", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+    Column("edited_at", TS, nullable=True),
+    Index(None, "account_id", "id"),
+    Index(None, "in_reply_to_id"),
+    Index(None, "reblog_of_id", "account_id"),
+    Index(None, "visibility", "id"),
+)
+
+status_edits = Table(
+    "status_edits",
+    metadata,
+    _id(),
+    _status_fk(),
+    _account_fk(),
+    Column("text", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("spoiler_text", Text, nullable=False),
+    Column("sensitive", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index(None, "status_id", "id"),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    _status_fk(),
+    _account_fk(),
+    UniqueConstraint("status_id", "account_id"),
+    Index(None, "account_id", "status_id"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+)
+
+status_tags = Table(
+    "status_tags",
+    metadata,
+    _status_fk(),
+    Column("tag_id", BigInteger, ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("status_id", "tag_id"),
+    Index(None, "tag_id", "status_id"),
+)
+
+
+def _relation(name: str, *extra: Column) -> Table:
+    return Table(
+        name,
+        metadata,
+        _id(),
+        _account_fk(),
+        _account_fk("target_account_id"),
+        *extra,
+        Column("created_at", TS, nullable=False),
+        UniqueConstraint("account_id", "target_account_id"),
+        Index(None, "target_account_id", "account_id"),
+    )
+
+
+follows = _relation(
+    "follows",
+    Column("show_reblogs", Boolean, nullable=False, default=True),
+    Column("notify", Boolean, nullable=False, default=False),
+    Column("languages", JSON, nullable=True),
+)
+follow_requests = _relation(
+    "follow_requests",
+    Column("show_reblogs", Boolean, nullable=False, default=True),
+    Column("notify", Boolean, nullable=False, default=False),
+    Column("languages", JSON, nullable=True),
+)
+blocks = _relation("blocks")
+mutes = _relation(
+    "mutes",
+    Column("hide_notifications", Boolean, nullable=False, default=True),
+    Column("expires_at", TS, nullable=True),
+)
+
+
+def _status_mark(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        _id(),
+        _account_fk(),
+        _status_fk(),
+        Column("created_at", TS, nullable=False),
+        UniqueConstraint("account_id", "status_id"),
+        Index(None, "status_id"),
+    )
+
+
+favourites = _status_mark("favourites")
+bookmarks = _status_mark("bookmarks")
+pins = _status_mark("pins")
+
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(),
+    _account_fk(),
+    _account_fk("from_account_id"),
+    Column("type", String(30), nullable=False),
+    _status_fk(nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "account_id", "id"),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("feed", String(40), primary_key=True),
+    Column("status_id", BigInteger, primary_key=True),
+    Column("author_id", BigInteger, nullable=False),
+    Column("reblog_of_id", BigInteger, nullable=True),
+    Index(None, "status_id"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    _id(),
+    Column("queue", String(40), nullable=False, default="default"),
+    Column("kind", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(10), nullable=False, default="ready"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("run_at", TS, nullable=False),
+    Column("locked_at", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "state", "run_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _account_fk(),
+    Column("key", String(200), nullable=False),
+    _status_fk(),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("account_id", "key"),
+)

@@ -1,0 +1,141 @@
+"""Shared fixtures: a migrated database per backend (SQLite or PostgreSQL) and API clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from townsquare.config import Settings
+from townsquare.main import create_app
+from townsquare.services import auth
+from townsquare.services.accounts import create_account
+from townsquare.storage.db import migrate
+from townsquare.storage.tables import metadata
+from townsquare.wiring import build_context
+
+BACKEND = os.environ.get("TOWNSQUARE_TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("TOWNSQUARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BASE = "http://test.local"
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrate one database per test session; tests copy (SQLite) or truncate (PostgreSQL) it."""
+    if BACKEND == "postgres":
+        name = f"townsquare_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+        migrate(url)
+        yield url
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        migrate(f"sqlite+aiosqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    """A clean, migrated database for one test."""
+    if BACKEND == "postgres":
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        asyncio.run(_pg_admin_on(database_template, f"TRUNCATE {tables} CASCADE"))
+        return database_template
+    target = tmp_path / "townsquare.sqlite3"
+    shutil.copy(database_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+async def _pg_admin_on(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    """Settings pointing at the test database."""
+    return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test")
+
+
+@dataclass
+class User:
+    """A test account with a token and an HTTP client acting as it."""
+
+    id: str
+    username: str
+    token: str
+    http: httpx.AsyncClient
+
+    async def get(self, url, **kw):
+        return await self.http.get(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+    async def post(self, url, **kw):
+        return await self.http.post(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+    async def put(self, url, **kw):
+        return await self.http.put(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+    async def patch(self, url, **kw):
+        return await self.http.patch(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+    async def delete(self, url, **kw):
+        return await self.http.delete(url, headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+
+class Server:
+    """The app under test, its context, and helpers to make users and wait for jobs."""
+
+    def __init__(self, app, ctx, http):
+        self.app, self.ctx, self.http = app, ctx, http
+
+    async def user(self, username: str, scopes: str = "read write follow push", role: str = "user") -> User:
+        """Create an account and a token for it."""
+        async with self.ctx.db.write() as conn:
+            account = await create_account(conn, username, f"{username}@example.org", "correct horse battery", role=role)
+            app = await auth.create_app(conn, "tests", [auth.OOB], auth.parse_scopes("read write follow push"), None)
+            token, _ = await auth.issue_token(conn, app["id"], account.id, auth.parse_scopes(scopes))
+        return User(str(account.id), username, token, self.http)
+
+    async def settle(self) -> None:
+        """Run every due background job now."""
+        await self.ctx.jobs.drain()
+
+
+@pytest.fixture
+async def server(settings):
+    """The ASGI app with its job runner, reached through httpx."""
+    ctx = build_context(settings)
+    app = create_app(settings, run_migrations=False, context=ctx)
+    ctx.jobs.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        yield Server(app, ctx, http)
+    await ctx.jobs.stop()
+    await ctx.db.dispose()
+
+
+@pytest.fixture
+def anon(server):
+    """An unauthenticated HTTP client."""
+    return server.http
