@@ -132,7 +132,7 @@ async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):
     if row is None or row.reblog_of_id is not None:
         raise not_found()
     if row.account_id != viewer.id:
-        raise ApiError(403, "This action is not allowed")
+        raise not_found()  # Mastodon answers 404, not 403, for someone else's status
     return row
 
 
