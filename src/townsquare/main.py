@@ -14,7 +14,17 @@ from starlette.responses import Response
 
 from townsquare import __version__
 from townsquare.api.deps import json
-from townsquare.api.mastodon import accounts, instance, notifications, placeholders, search, social, statuses, timelines
+from townsquare.api.mastodon import (
+    accounts,
+    instance,
+    notifications,
+    personal,
+    placeholders,
+    search,
+    social,
+    statuses,
+    timelines,
+)
 from townsquare.api.oauth import routes as oauth
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
@@ -78,7 +88,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, social, search, placeholders):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, social, search, personal, placeholders):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app

@@ -12,6 +12,7 @@ from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import new_id
 from townsquare.domain.models import Account, Relationship
 from townsquare.services.notify import notify
+from townsquare.services.personal import notes_for
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import blocks, follow_requests, follows, mutes
 from townsquare.timelines.feeds import FeedStore
@@ -159,6 +160,7 @@ async def relationships(conn: AsyncConnection, viewer_id: int, ids: list[int]) -
     following, followed_by = await pairs(follows, True), await pairs(follows, False)
     blocking, blocked_by = await pairs(blocks, True), await pairs(blocks, False)
     muting = await pairs(mutes, True)
+    notes = await notes_for(conn, viewer_id, ids)
     requested, requested_by = await pairs(follow_requests, True), await pairs(follow_requests, False)
     out = []
     for target in ids:
@@ -177,5 +179,6 @@ async def relationships(conn: AsyncConnection, viewer_id: int, ids: list[int]) -
             muting_notifications=bool(m.hide_notifications) if m else False,
             requested=target in requested,
             requested_by=target in requested_by,
+            note=notes.get(target, ""),
         ))
     return out

@@ -277,3 +277,34 @@ idempotency_keys = Table(
     Column("created_at", TS, nullable=False),
     UniqueConstraint("account_id", "key"),
 )
+
+markers = Table(
+    "markers",
+    metadata,
+    _account_fk(),
+    Column("timeline", String(20), nullable=False),
+    Column("last_read_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("account_id", "timeline"),
+)
+
+account_notes = Table(
+    "account_notes",
+    metadata,
+    _account_fk(),
+    _account_fk("target_account_id"),
+    Column("comment", Text, nullable=False),
+    UniqueConstraint("account_id", "target_account_id"),
+)
+
+tag_follows = Table(
+    "tag_follows",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("tag_id", BigInteger, ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("account_id", "tag_id"),
+    Index(None, "tag_id"),
+)

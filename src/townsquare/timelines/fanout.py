@@ -18,6 +18,7 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
         return 0  # deleted before delivery: nothing to do
     status = Status.from_row(row)
     reached = await feeds.deliver_to_followers(conn, status)
+    reached += await feeds.deliver_to_tag_followers(conn, status)
     if status.reblog_of_id is None and status.visibility in ("public", "unlisted", "private") and status.in_reply_to_id is None:
         subscribers = await conn.execute(
             select(follows.c.account_id).where(and_(follows.c.target_account_id == status.account_id, follows.c.notify.is_(True)))

@@ -7,7 +7,7 @@ from typing import Protocol
 from sqlalchemy import String, and_, cast, delete, exists, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from townsquare.storage.tables import blocks, feed_entries, follows, mutes, statuses
+from townsquare.storage.tables import blocks, feed_entries, follows, mutes, status_tags, statuses, tag_follows
 
 FEED_LIMIT = 800
 
@@ -22,6 +22,9 @@ class FeedStore(Protocol):
 
     async def deliver_to_followers(self, conn: AsyncConnection, status) -> int:
         """Add a status to its author's and followers' home feeds; return how many feeds got it."""
+
+    async def deliver_to_tag_followers(self, conn: AsyncConnection, status) -> int:
+        """Add a public status to the home feeds of those following one of its hashtags."""
 
     async def page(self, conn: AsyncConnection, account_id: int, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:
@@ -79,6 +82,28 @@ class SqlFeedStore:
             await conn.execute(feed_entries.insert().values(
                 feed=own, status_id=status.id, author_id=status.account_id, reblog_of_id=status.reblog_of_id))
         return max(result.rowcount or 0, 0) + 1
+
+    async def deliver_to_tag_followers(self, conn: AsyncConnection, status) -> int:
+        """Add a public status to the home feeds of those following one of its hashtags."""
+        if status.visibility != "public" or status.reblog_of_id is not None:
+            return 0
+        rid = (
+            select(tag_follows.c.account_id.label("rid"))
+            .where(tag_follows.c.tag_id.in_(select(status_tags.c.tag_id).where(status_tags.c.status_id == status.id)))
+            .distinct()
+            .subquery()
+        )
+        feed_name = literal("home:") + cast(rid.c.rid, String)
+        muted = exists().where(and_(mutes.c.account_id == rid.c.rid, mutes.c.target_account_id == status.account_id))
+        blocked = exists().where(or_(
+            and_(blocks.c.account_id == rid.c.rid, blocks.c.target_account_id == status.account_id),
+            and_(blocks.c.account_id == status.account_id, blocks.c.target_account_id == rid.c.rid),
+        ))
+        already = exists().where(and_(feed_entries.c.feed == feed_name, feed_entries.c.status_id == status.id))
+        query = select(feed_name, literal(status.id), literal(status.account_id), literal(None)).where(
+            not_(muted), not_(blocked), not_(already))
+        result = await conn.execute(feed_entries.insert().from_select(["feed", "status_id", "author_id", "reblog_of_id"], query))
+        return max(result.rowcount or 0, 0)
 
     async def page(self, conn: AsyncConnection, account_id: int, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:

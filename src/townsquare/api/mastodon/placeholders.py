@@ -21,7 +21,6 @@ EMPTY_LISTS = {
     "/api/v1/lists": "read:lists",
     "/api/v1/filters": "read:filters",
     "/api/v2/filters": "read:filters",
-    "/api/v1/followed_tags": "read:follows",
     "/api/v1/announcements": None,
     "/api/v1/conversations": "read:statuses",
     "/api/v1/suggestions": "read",
@@ -47,9 +46,3 @@ def _empty_list(path: str, scope: str | None):
 for _path, _scope in EMPTY_LISTS.items():
     _empty_list(_path, _scope)
 
-
-@router.get("/api/v1/markers")
-async def markers(request: Request) -> Response:
-    """Read positions (not stored yet: none)."""
-    await get_viewer(request, "read:statuses")
-    return json({})

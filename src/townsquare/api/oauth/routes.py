@@ -90,6 +90,7 @@ async def server_metadata(request: Request) -> Response:
         "token_endpoint": f"{base}/oauth/token",
         "app_registration_endpoint": f"{base}/api/v1/apps",
         "revocation_endpoint": f"{base}/oauth/revoke",
+        "userinfo_endpoint": f"{base}/oauth/userinfo",
         "scopes_supported": sorted(auth.ALL_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
@@ -232,3 +233,20 @@ async def revoke(request: Request) -> Response:
     return json({})
 
 
+@router.get("/oauth/userinfo")
+@router.post("/oauth/userinfo")
+async def userinfo(request: Request) -> Response:
+    """OpenID-style profile of the token's account (needs the profile or read:accounts scope)."""
+    viewer = await get_viewer(request)
+    if not (viewer.has_scope("profile") or viewer.has_scope("read:accounts")):
+        raise ApiError(403, "This action is outside the authorized scopes")
+    base = ctx_of(request).settings.base_url
+    a = viewer.account
+    return json({
+        "iss": f"{base}/",
+        "sub": f"{base}/users/{a.username}",
+        "name": a.display_name or a.username,
+        "preferred_username": a.username,
+        "profile": f"{base}/@{a.username}",
+        "picture": f"{base}/static/avatar.png",
+    })
