@@ -16,6 +16,7 @@ from townsquare import __version__
 from townsquare.api.deps import json
 from townsquare.api.mastodon import (
     accounts,
+    grouped_notifications,
     instance,
     notifications,
     personal,
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, social, search, personal, placeholders):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app

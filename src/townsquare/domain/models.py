@@ -126,6 +126,19 @@ class Notification:
     status: Status | None = None
 
 
+GROUPABLE_TYPES = ("favourite", "reblog", "follow")
+
+
+def group_key(n: Notification, grouped_types: tuple[str, ...] = GROUPABLE_TYPES) -> str:
+    """The key grouped notifications share: same type and status, or follows on the same day."""
+    if n.type in grouped_types:
+        if n.type == "follow":
+            return f"follow-{int(n.created_at.timestamp()) // 86400}"
+        if n.status is not None:
+            return f"{n.type}-{n.status.id}"
+    return f"ungrouped-{n.id}"
+
+
 @dataclass
 class StatusEdit:
     """One revision of a status, as shown in its history."""

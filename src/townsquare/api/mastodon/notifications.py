@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,6 +33,8 @@ async def _hydrate(conn, rows, viewer_id: int) -> list[Notification]:
         status = found.get(r.status_id) if r.status_id else None
         if r.status_id and status is None:
             continue  # the status is gone or no longer visible
+        if r.type == "reblog" and status is not None and status.reblog is not None:
+            status = status.reblog  # Mastodon shows the reblogged status, not the reblog wrapper
         out.append(Notification(id=r.id, type=r.type, created_at=r.created_at, account=accounts[r.from_account_id], status=status))
     return out
 
@@ -72,14 +74,24 @@ async def list_notifications(request: Request) -> Response:
                  rows[0].id if rows else None, rows[-1].id if rows else None)
 
 
+async def unread_rows(conn, viewer_id: int, cap: int = 1000) -> list:
+    """Return up to `cap` notification rows newer than the viewer's notifications marker."""
+    from townsquare.services.personal import get_markers
+
+    marker = await get_markers(conn, viewer_id, ["notifications"])
+    query = select(notifications).where(notifications.c.account_id == viewer_id)
+    if marker:
+        query = query.where(notifications.c.id > marker[0].last_read_id)
+    return (await conn.execute(query.order_by(notifications.c.id.desc()).limit(cap))).all()
+
+
 @router.get("/api/v1/notifications/unread_count")
 async def unread_count(request: Request) -> Response:
-    """Count the viewer's notifications (no read markers yet, so all of them, capped)."""
+    """Count notifications newer than the notifications marker (at most 1000)."""
     viewer = await get_viewer(request, "read:notifications")
     async with ctx_of(request).db.read() as conn:
-        count = (await conn.execute(select(func.count()).select_from(
-            select(notifications.c.id).where(notifications.c.account_id == viewer.account.id).limit(1000).subquery()))).scalar_one()
-    return json({"count": count})
+        rows = await unread_rows(conn, viewer.account.id)
+    return json({"count": len(rows)})
 
 
 @router.post("/api/v1/notifications/clear")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.core.clock import iso
 from townsquare.core.ids import render_id
-from townsquare.domain.models import Notification, Status, StatusEdit
+from townsquare.domain.models import Notification, Status, StatusEdit, group_key
 
 
 def _rid(value: int | None) -> str | None:
@@ -61,7 +61,7 @@ def notification(n: Notification, base_url: str) -> dict:
         "id": render_id(n.id),
         "type": n.type,
         "created_at": iso(n.created_at),
-        "group_key": f"ungrouped-{n.id}",
+        "group_key": group_key(n),
         "account": render_account(n.account, base_url),
         "status": status(n.status, base_url) if n.status is not None else None,
     }
