@@ -1,0 +1,45 @@
+"""The administration commands against a live server: migrate, accounts create, accounts token, serve's banner."""
+
+import subprocess
+
+import httpx
+
+from tests.e2e.conftest import _townsquare_cmd
+
+
+def _cli(live_server, *args):
+    return subprocess.run([*_townsquare_cmd(), *args, "--data-dir", str(live_server.data_dir)],
+                          env=live_server.env, capture_output=True, text=True, timeout=60)
+
+
+def test_serve_prints_its_url(live_server):
+    assert f"http://127.0.0.1:{live_server.port}" in (live_server.tmp / "server.log").read_text()
+
+
+def test_migrate_is_idempotent(live_server):
+    out = _cli(live_server, "migrate")
+    assert out.returncode == 0 and "up to date" in out.stdout
+
+
+def test_token_command_gives_a_working_scoped_token(live_server):
+    account_id, username, _ = live_server.create_account("cli")
+    out = _cli(live_server, "accounts", "token", username, "--scopes", "read")
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    me = httpx.get(f"{live_server.url}/api/v1/accounts/verify_credentials", headers=headers)
+    assert me.status_code == 200 and me.json()["id"] == account_id
+    denied = httpx.post(f"{live_server.url}/api/v1/statuses", data={"status": "nope"}, headers=headers)
+    assert denied.status_code == 403 and "error" in denied.json()
+
+
+def test_cli_errors_are_clear_and_change_nothing(live_server):
+    missing = _cli(live_server, "accounts", "token", "nobody_here")
+    assert missing.returncode == 1 and "nobody_here" in missing.stderr
+    _, username, email = live_server.create_account("dupe")
+    dup = _cli(live_server, "accounts", "create", username, "--email", "other@example.org", "--password", "long enough pw")
+    assert dup.returncode == 1 and "taken" in dup.stderr
+    bad = _cli(live_server, "accounts", "create", "bad name!", "--email", "x@example.org", "--password", "long enough pw")
+    assert bad.returncode == 1 and "Username" in bad.stderr
+    found = httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": "bad name!"})
+    assert found.status_code == 404
