@@ -14,6 +14,15 @@ from townsquare.core.errors import ApiError
 _KEY_RE = re.compile(r"\[([^\]]*)\]")
 
 
+def _has_path(node: Any, keys: list[str]) -> bool:
+    # As Rack: a path through a nested array never counts as already present.
+    for key in keys:
+        if key == "" or not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
 def _assign(target: dict, key: str, value: Any) -> None:
     base = key.split("[", 1)[0]
     parts = _KEY_RE.findall(key[len(base):]) if "[" in key else []
@@ -26,7 +35,9 @@ def _assign(target: dict, key: str, value: Any) -> None:
         last = i == len(path) - 1
         nxt = None if last else path[i + 1]
         if isinstance(node, list):
-            node.append(value if last else ({} if nxt else []))
+            # Rails: key[][a]=1&key[][b]=2 fills one hash until a sub-key repeats.
+            if not (nxt and node and isinstance(node[-1], dict) and not _has_path(node[-1], path[i + 1:])):
+                node.append(value if last else ({} if nxt else []))
             node = node[-1]
             continue
         if last:

@@ -44,7 +44,7 @@ def parse_id(value: object) -> int | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:  # isdigit alone admits '²' and '１'
         return None
     number = int(text)
     return number if number < 2**63 else None

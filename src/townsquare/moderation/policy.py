@@ -10,6 +10,16 @@ from townsquare.storage.tables import blocks, follows, mentions, statuses
 
 def visible_to(viewer_id: int | None, table=statuses) -> ColumnElement[bool]:
     """A SQL condition true for the statuses of `table` that the viewer may see."""
+    rule = _own_rule(viewer_id, table)
+    if viewer_id is None:
+        return rule  # a reblog anyone may see only wraps a public or unlisted status
+    # A reblog is visible only when the reblogged status is too (a blocker's post must not leak through it).
+    inner = statuses.alias("reblogged")
+    inner_visible = exists().where(and_(inner.c.id == table.c.reblog_of_id, _own_rule(viewer_id, inner)))
+    return and_(rule, or_(table.c.reblog_of_id.is_(None), inner_visible))
+
+
+def _own_rule(viewer_id: int | None, table) -> ColumnElement[bool]:
     if viewer_id is None:
         return table.c.visibility.in_(("public", "unlisted"))
     follows_author = exists().where(and_(follows.c.account_id == viewer_id, follows.c.target_account_id == table.c.account_id))

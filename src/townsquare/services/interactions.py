@@ -49,6 +49,8 @@ async def favourite(conn: AsyncConnection, viewer: Account, status_id: int) -> N
 async def unfavourite(conn: AsyncConnection, viewer: Account, status_id: int) -> None:
     """Remove the viewer's favourite from a status."""
     row = await _visible(conn, viewer, status_id)
+    if row.reblog_of_id:
+        row = await _visible(conn, viewer, row.reblog_of_id)
     if await _unmark(conn, favourites, viewer, row.id):
         await conn.execute(update(statuses).where(and_(statuses.c.id == row.id, statuses.c.favourites_count > 0))
                            .values(favourites_count=statuses.c.favourites_count - 1))
@@ -62,8 +64,8 @@ async def bookmark(conn: AsyncConnection, viewer: Account, status_id: int) -> No
 
 async def unbookmark(conn: AsyncConnection, viewer: Account, status_id: int) -> None:
     """Remove a bookmark."""
-    await _visible(conn, viewer, status_id)
-    await _unmark(conn, bookmarks, viewer, status_id)
+    row = await _visible(conn, viewer, status_id)
+    await _unmark(conn, bookmarks, viewer, row.reblog_of_id or row.id)
 
 
 async def pin(conn: AsyncConnection, viewer: Account, status_id: int) -> None:
