@@ -212,3 +212,26 @@ async def test_link_walk_over_collections(server):
         followers.append(follower.id)
     pages = await walk(alice, f"/api/v1/accounts/{bob.id}/followers", {"limit": 2})
     assert [i for p in pages for i in p] == list(reversed(followers))
+
+
+async def test_reblog_of_a_muted_or_blocked_author_stays_out_of_home(server):
+    reader = await server.user("reader")
+    friend = await server.user("friend")
+    muted = await server.user("muted")
+    blocker = await server.user("blocker")
+    await reader.post(f"/api/v1/accounts/{friend.id}/follow")
+    await reader.post(f"/api/v1/accounts/{muted.id}/mute")
+    await blocker.post(f"/api/v1/accounts/{reader.id}/block")
+    loud = (await muted.post("/api/v1/statuses", data={"status": "from the muted"})).json()
+    hidden = (await blocker.post("/api/v1/statuses", data={"status": "from the blocker"})).json()
+    fine = (await friend.post("/api/v1/statuses", data={"status": "fine"})).json()
+    await friend.post(f"/api/v1/statuses/{loud['id']}/reblog")
+    await friend.post(f"/api/v1/statuses/{hidden['id']}/reblog")
+    await server.settle()
+    home = (await reader.get("/api/v1/timelines/home")).json()
+    assert [s["id"] for s in home] == [fine["id"]]
+    from sqlalchemy import func, select
+    from townsquare.storage.tables import feed_entries
+    async with server.ctx.db.read() as conn:
+        rows = (await conn.execute(select(func.count()).select_from(feed_entries).where(feed_entries.c.feed == f"home:{reader.id}"))).scalar_one()
+    assert rows == 1  # nothing was even written for the filtered reblogs

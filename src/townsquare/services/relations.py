@@ -102,7 +102,6 @@ async def answer_request(conn: AsyncConnection, viewer: Account, requester_id: i
     await conn.execute(delete(follow_requests).where(follow_requests.c.id == request.id))
     if accept and await _row(conn, follows, requester_id, viewer.id) is None:
         await _make_follow(conn, requester_id, viewer.id, request.show_reblogs, request.notify, request.languages, feeds)
-        await notify(conn, viewer.id, requester_id, "follow")
 
 
 async def block(conn: AsyncConnection, viewer: Account, target_id: int, feeds: FeedStore) -> None:

@@ -61,8 +61,17 @@ class SqlFeedStore:
             return 0
         rid = recipients.subquery()
         feed_name = literal("home:") + cast(rid.c.rid, String)
-        muted = exists().where(and_(mutes.c.account_id == rid.c.rid, mutes.c.target_account_id == status.account_id))
-        blocked = exists().where(and_(blocks.c.account_id == rid.c.rid, blocks.c.target_account_id == status.account_id))
+        authors = [status.account_id]
+        if status.reblog_of_id:
+            # A reblog must not bring home a status by someone the recipient muted or blocked.
+            original = (await conn.execute(select(statuses.c.account_id).where(statuses.c.id == status.reblog_of_id))).first()
+            if original is not None:
+                authors.append(original.account_id)
+        muted = exists().where(and_(mutes.c.account_id == rid.c.rid, mutes.c.target_account_id.in_(authors)))
+        blocked = exists().where(or_(
+            and_(blocks.c.account_id == rid.c.rid, blocks.c.target_account_id.in_(authors)),
+            and_(blocks.c.account_id.in_(authors), blocks.c.target_account_id == rid.c.rid),
+        ))
         already = exists().where(and_(
             feed_entries.c.feed == feed_name,
             or_(feed_entries.c.status_id == target_id, feed_entries.c.reblog_of_id == target_id),
