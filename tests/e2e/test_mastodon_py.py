@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from mastodon import Mastodon
-from mastodon.errors import MastodonNotFoundError
+from mastodon.errors import MastodonIllegalArgumentError, MastodonNotFoundError
 
 from tests.e2e.conftest import PASSWORD, wait_for
 
@@ -115,7 +115,7 @@ def test_authorization_code_flow_oob(live_server):
     assert str(api.account_verify_credentials().id) == account_id
     # A code is single-use.
     other = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=live_server.url)
-    with pytest.raises(Exception):
+    with pytest.raises(MastodonIllegalArgumentError, match="invalid_grant"):
         other.log_in(code=code, scopes=SCOPES, allow_http=True)
 
 

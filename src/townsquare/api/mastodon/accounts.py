@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import accounts_response, statuses_response
+from townsquare.api.mastodon.common import account_rows_response, statuses_response
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import credential_account, relationship
@@ -196,9 +196,7 @@ async def _graph(request: Request, account_id: str, followers: bool) -> Response
         account = await _account_or_404(conn, path_id(account_id))
         mine, other = (follows.c.target_account_id, follows.c.account_id) if followers else (follows.c.account_id, follows.c.target_account_id)
         query = select(follows.c.id, other.label("other")).where(mine == account.id)
-        rows = ordered((await conn.execute(apply(query, follows.c.id, page))).all(), page)
-        by_id = await account_store.get_many(conn, [r.other for r in rows])
-    return accounts_response(request, [by_id[r.other] for r in rows if r.other in by_id], p, [r.id for r in rows])
+        return await account_rows_response(request, conn, query, follows.c.id, page, p)
 
 
 @router.get("/api/v1/accounts/{account_id}/followers")

@@ -8,7 +8,8 @@ from starlette.responses import Response
 from townsquare.api.deps import ctx_of, json
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.statuses import status as render_status
-from townsquare.core.pagination import link_header
+from townsquare.core.pagination import Page, apply, link_header, ordered
+from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 
 
@@ -34,8 +35,10 @@ async def statuses_response(request: Request, conn, ids: list[int], viewer_id: i
     )
 
 
-def accounts_response(request: Request, accounts: list, params: dict, cursor_ids: list[int]) -> Response:
-    """Render accounts as a paginated list, paging by the ids of the rows that linked them."""
+async def account_rows_response(request: Request, conn, query, column, page: Page, params: dict) -> Response:
+    """Page a query of (id, other) rows linking to accounts, paging by the linking rows' ids."""
+    rows = ordered((await conn.execute(apply(query, column, page))).all(), page)
+    by_id = await account_store.get_many(conn, [r.other for r in rows])
     base = ctx_of(request).settings.base_url
-    return paged(request, [render_account(a, base) for a in accounts], params,
-                 cursor_ids[0] if cursor_ids else None, cursor_ids[-1] if cursor_ids else None)
+    return paged(request, [render_account(by_id[r.other], base) for r in rows if r.other in by_id], params,
+                 rows[0].id if rows else None, rows[-1].id if rows else None)

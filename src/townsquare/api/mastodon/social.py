@@ -8,12 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import accounts_response
+from townsquare.api.mastodon.common import account_rows_response
 from townsquare.api.params import read_params
 from townsquare.api.serializers.accounts import relationship
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.services import relations
-from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import blocks, follow_requests, mutes
 
 router = APIRouter()
@@ -26,9 +25,7 @@ async def _listing(request: Request, table, scope: str, incoming: bool = False) 
     mine, other = (table.c.target_account_id, table.c.account_id) if incoming else (table.c.account_id, table.c.target_account_id)
     async with ctx_of(request).db.read() as conn:
         query = select(table.c.id, other.label("other")).where(mine == viewer.account.id)
-        rows = ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
-        by_id = await account_store.get_many(conn, [r.other for r in rows])
-    return accounts_response(request, [by_id[r.other] for r in rows if r.other in by_id], p, [r.id for r in rows])
+        return await account_rows_response(request, conn, query, table.c.id, page, p)
 
 
 @router.get("/api/v1/follow_requests")

@@ -8,17 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import accounts_response
+from townsquare.api.mastodon.common import account_rows_response
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.api.serializers.statuses import status_edit
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.domain.models import StatusEdit
 from townsquare.moderation.policy import visible_to
 from townsquare.services import interactions, posting
-from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import favourites, status_edits, statuses
 
@@ -220,14 +219,12 @@ async def _who(request: Request, status_id: str, reblogs: bool) -> Response:
         if await status_store.get_visible(conn, sid, viewer_id) is None:
             raise not_found()
         if reblogs:
-            query = select(statuses.c.id, statuses.c.account_id).where(statuses.c.reblog_of_id == sid).where(visible_to(viewer_id))
+            query = select(statuses.c.id, statuses.c.account_id.label("other")).where(statuses.c.reblog_of_id == sid).where(visible_to(viewer_id))
             column = statuses.c.id
         else:
-            query = select(favourites.c.id, favourites.c.account_id).where(favourites.c.status_id == sid)
+            query = select(favourites.c.id, favourites.c.account_id.label("other")).where(favourites.c.status_id == sid)
             column = favourites.c.id
-        rows = ordered((await conn.execute(apply(query, column, page))).all(), page)
-        by_id = await account_store.get_many(conn, [r.account_id for r in rows])
-    return accounts_response(request, [by_id[r.account_id] for r in rows if r.account_id in by_id], p, [r.id for r in rows])
+        return await account_rows_response(request, conn, query, column, page, p)
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by")

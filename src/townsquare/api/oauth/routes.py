@@ -120,6 +120,12 @@ async def _authorize_context(request: Request, p: dict):
     return app, redirect_uri, scopes
 
 
+def _hidden_fields(p: dict, redirect_uri: str, scopes: list[str]) -> dict:
+    hidden = {k: str(p[k]) for k in ("client_id", "response_type", "state", "code_challenge", "code_challenge_method") if p.get(k)}
+    hidden.update(redirect_uri=redirect_uri, scope=" ".join(scopes))
+    return hidden
+
+
 def _page(request: Request, app, scopes, hidden: dict, **extra) -> HTMLResponse:
     html = templates.get_template("authorize.html").render(
         title=ctx_of(request).settings.title, app_name=app.name, scopes=" ".join(scopes), hidden=hidden,
@@ -133,8 +139,7 @@ async def authorize_page(request: Request) -> Response:
     """Show the sign-in and consent page."""
     p = await read_params(request)
     app, redirect_uri, scopes = await _authorize_context(request, p)
-    hidden = {k: str(p[k]) for k in ("client_id", "response_type", "state", "code_challenge", "code_challenge_method") if p.get(k)}
-    hidden.update(redirect_uri=redirect_uri, scope=" ".join(scopes))
+    hidden = _hidden_fields(p, redirect_uri, scopes)
     return _page(request, app, scopes, hidden)
 
 
@@ -143,8 +148,7 @@ async def authorize_submit(request: Request) -> Response:
     """Check the credentials on the consent page and hand out a code."""
     p = await read_params(request)
     app, redirect_uri, scopes = await _authorize_context(request, p)
-    hidden = {k: str(p[k]) for k in ("client_id", "response_type", "state", "code_challenge", "code_challenge_method") if p.get(k)}
-    hidden.update(redirect_uri=redirect_uri, scope=" ".join(scopes))
+    hidden = _hidden_fields(p, redirect_uri, scopes)
     state = p.get("state")
     if p.get("decision") == "deny":
         if redirect_uri == auth.OOB:
