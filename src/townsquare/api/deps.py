@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,7 +13,9 @@ from townsquare.core.ids import parse_id
 from townsquare.domain.models import Viewer
 from townsquare.services.auth import lookup_token
 from townsquare.storage import accounts as account_store
-from townsquare.wiring import AppContext
+
+if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
+    from townsquare.wiring import AppContext
 
 ANONYMOUS = Viewer(account=None, scopes=frozenset())
 
