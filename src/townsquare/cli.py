@@ -133,5 +133,44 @@ def accounts_token(
     typer.echo(token)
 
 
+@accounts_app.command("approve")
+def accounts_approve(username: str, data_dir: Optional[Path] = DataDir) -> None:
+    """Approve an account that signed up while registrations needed approval."""
+    from sqlalchemy import update
+
+    from townsquare.core.errors import ApiError
+    from townsquare.storage import accounts as account_store
+    from townsquare.storage.tables import accounts
+
+    async def work(conn):
+        account = await account_store.by_username(conn, username)
+        if account is None:
+            raise ApiError(404, f"no account named {username}")
+        await conn.execute(update(accounts).where(accounts.c.id == account.id).values(approved=True))
+        return account
+
+    try:
+        account = asyncio.run(_with_db(_settings(data_dir), work))
+    except ApiError as exc:
+        typer.echo(exc.error, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"approved {account.username} ({account.id})")
+
+
+@accounts_app.command("pending")
+def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
+    """List sign-ups waiting for approval, with the reason they gave."""
+    from sqlalchemy import select
+
+    from townsquare.storage.tables import accounts
+
+    async def work(conn):
+        query = select(accounts.c.username, accounts.c.email, accounts.c.registration_reason).where(accounts.c.approved.is_(False))
+        return (await conn.execute(query.order_by(accounts.c.id))).all()
+
+    for row in asyncio.run(_with_db(_settings(data_dir), work)):
+        typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
+
+
 if __name__ == "__main__":
     app()

@@ -43,3 +43,36 @@ def test_cli_errors_are_clear_and_change_nothing(live_server):
     assert bad.returncode == 1 and "Username" in bad.stderr
     found = httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": "bad name!"})
     assert found.status_code == 404
+
+
+def test_sign_up_awaiting_approval_is_listed_and_approved_from_the_cli(live_server):
+    """With registrations=approval, an API sign-up waits until `accounts approve` (same database as the server)."""
+    import sys
+    import uuid
+
+    username = f"waiting_{uuid.uuid4().hex[:6]}"
+    env = dict(live_server.env, TOWNSQUARE_REGISTRATIONS="approval")
+    script = f"""
+import asyncio, httpx
+from townsquare.config import Settings
+from townsquare.main import create_app
+async def main():
+    app = create_app(Settings(data_dir={str(live_server.data_dir)!r}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            a = (await c.post("/api/v1/apps", data={{"client_name": "x", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write"}})).json()
+            t = (await c.post("/oauth/token", data={{"grant_type": "client_credentials", "client_id": a["client_id"], "client_secret": a["client_secret"], "scope": "write"}})).json()
+            r = await c.post("/api/v1/accounts", data={{"username": {username!r}, "email": {username + "@example.org"!r}, "password": "long enough pw", "agreement": "1", "reason": "I garden"}}, headers={{"Authorization": "Bearer " + t["access_token"]}})
+            print(r.status_code)
+asyncio.run(main())
+"""
+    made = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and made.stdout.strip() == "200", made.stderr
+    # pending: invisible and unable to sign in on the running server
+    assert httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": username}).status_code == 404
+    pending = _cli(live_server, "accounts", "pending")
+    assert username in pending.stdout and "I garden" in pending.stdout
+    approved = _cli(live_server, "accounts", "approve", username)
+    assert approved.returncode == 0 and f"approved {username}" in approved.stdout
+    assert username not in _cli(live_server, "accounts", "pending").stdout
+    assert httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": username}).status_code == 200
