@@ -61,6 +61,17 @@ def migrate_cmd(data_dir: Optional[Path] = DataDir) -> None:
     typer.echo("database is up to date")
 
 
+def _run_db(data_dir: Optional[Path], work):
+    """Run `work(conn)` in one transaction; a refused change prints its reason and exits 1."""
+    from townsquare.core.errors import ApiError
+
+    try:
+        return asyncio.run(_with_db(_settings(data_dir), work))
+    except ApiError as exc:
+        typer.echo(exc.error, err=True)
+        raise typer.Exit(1) from None
+
+
 async def _with_db(settings: Settings, work):
     from townsquare.storage.db import Database, migrate
 
@@ -82,17 +93,12 @@ def accounts_create(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Create an approved account and print its id."""
-    from townsquare.core.errors import ApiError
     from townsquare.services.accounts import create_account
 
     async def work(conn):
         return await create_account(conn, username, email, password, role="admin" if admin else "user", allow_reserved=True)
 
-    try:
-        account = asyncio.run(_with_db(_settings(data_dir), work))
-    except ApiError as exc:
-        typer.echo(exc.error, err=True)
-        raise typer.Exit(1) from None
+    account = _run_db(data_dir, work)
     typer.echo(str(account.id))
 
 
@@ -125,11 +131,7 @@ def accounts_token(
         secret, _ = await auth.issue_token(conn, app_id, account.id, auth.parse_scopes(scopes))
         return secret
 
-    try:
-        token = asyncio.run(_with_db(_settings(data_dir), work))
-    except ApiError as exc:
-        typer.echo(exc.error, err=True)
-        raise typer.Exit(1) from None
+    token = _run_db(data_dir, work)
     typer.echo(token)
 
 
@@ -149,11 +151,7 @@ def accounts_approve(username: str, data_dir: Optional[Path] = DataDir) -> None:
         await conn.execute(update(accounts).where(accounts.c.id == account.id).values(approved=True))
         return account
 
-    try:
-        account = asyncio.run(_with_db(_settings(data_dir), work))
-    except ApiError as exc:
-        typer.echo(exc.error, err=True)
-        raise typer.Exit(1) from None
+    account = _run_db(data_dir, work)
     typer.echo(f"approved {account.username} ({account.id})")
 
 
@@ -168,7 +166,7 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
         query = select(accounts.c.username, accounts.c.email, accounts.c.registration_reason).where(accounts.c.approved.is_(False))
         return (await conn.execute(query.order_by(accounts.c.id))).all()
 
-    for row in asyncio.run(_with_db(_settings(data_dir), work)):
+    for row in _run_db(data_dir, work):
         typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
 
 
