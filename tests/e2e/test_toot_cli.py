@@ -147,3 +147,22 @@ def test_delete(toot_session):
     status = json.loads(toot("post", "short-lived", "--json").stdout)
     toot("delete", status["id"])
     assert me.http.get(f"/api/v1/statuses/{status['id']}").status_code == 404
+
+
+def test_reply_thread_and_notifications(live_server, toot_session):
+    toot, me, _ = toot_session
+    other = ApiUser(live_server, live_server.create_account("chatty"))
+    root = other.post("/api/v1/statuses", data={"status": f"what do you grow, @{me.username}?"})
+    reply = json.loads(toot("post", f"@{other.username} tomatoes, mostly", "--reply-to", root["id"], "--json").stdout)
+    assert reply["in_reply_to_id"] == root["id"]
+    context = other.get(f"/api/v1/statuses/{root['id']}/context")
+    assert [s["id"] for s in context["descendants"]] == [reply["id"]]
+    thread = toot("thread", root["id"]).stdout
+    assert "what do you grow" in thread and "tomatoes, mostly" in thread
+    other.post(f"/api/v1/statuses/{reply['id']}/favourite")
+    shown = json.loads(toot("notifications", "--json").stdout)
+    kinds = {(n["type"], n["account"]["id"]) for n in shown}
+    assert ("mention", other.id) in kinds and ("favourite", other.id) in kinds
+    mentions_only = json.loads(toot("notifications", "--type", "mention", "--json").stdout)
+    assert mentions_only and {n["type"] for n in mentions_only} == {"mention"}
+    assert [n["type"] for n in other.get("/api/v1/notifications", params={"types[]": "mention"})] == ["mention"]
