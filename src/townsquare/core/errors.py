@@ -29,13 +29,3 @@ def not_found(what: str = "Record not found") -> ApiError:
 def unprocessable(message: str) -> ApiError:
     """Return a 422 validation error."""
     return ApiError(422, f"Validation failed: {message}")
-
-
-def forbidden(message: str = "This action is not allowed") -> ApiError:
-    """Return a 403 error."""
-    return ApiError(403, message)
-
-
-def unauthorized(message: str = "The access token is invalid") -> ApiError:
-    """Return a 401 error."""
-    return ApiError(401, message)

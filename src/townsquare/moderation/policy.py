@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, not_, or_, select, true
+from sqlalchemy import and_, exists, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from townsquare.storage.tables import blocks, follows, mentions, statuses
@@ -43,13 +43,3 @@ def _own_rule(viewer_id: int | None, table) -> ColumnElement[bool]:
             ),
         )
     )
-
-
-def always(flag: bool) -> ColumnElement[bool]:
-    """A constant SQL condition."""
-    return true() if flag else false()
-
-
-def visible_status_ids(viewer_id: int | None):
-    """A subquery of the ids of statuses the viewer may see."""
-    return select(statuses.c.id).where(visible_to(viewer_id))

@@ -106,8 +106,3 @@ async def update_credentials(conn: AsyncConnection, viewer: Account, changes: di
     if values:
         await conn.execute(update(accounts).where(accounts.c.id == viewer.id).values(**values))
     return await account_store.get(conn, viewer.id)
-
-
-async def touch_active(conn: AsyncConnection, account_id: int) -> None:
-    """Record that an account was active now."""
-    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(last_active_at=now()))

@@ -97,9 +97,13 @@ async def grouped_unread_count(request: Request) -> Response:
 
 
 async def _members(conn, viewer_id: int, key: str) -> list:
+    """Return the viewer's notifications in a group (among the newest 2000), or raise 404."""
     rows = (await conn.execute(select(notifications).where(notifications.c.account_id == viewer_id)
                                .order_by(notifications.c.id.desc()).limit(2000))).all()
-    return [n for n in await _hydrate(conn, rows, viewer_id) if group_key(n) == key]
+    members = [n for n in await _hydrate(conn, rows, viewer_id) if group_key(n) == key]
+    if not members:
+        raise not_found()
+    return members
 
 
 @router.get("/api/v2/notifications/{key}")
@@ -108,8 +112,6 @@ async def get_group(request: Request, key: str) -> Response:
     viewer = await get_viewer(request, "read:notifications")
     async with ctx_of(request).db.read() as conn:
         members = await _members(conn, viewer.account.id, key)
-    if not members:
-        raise not_found()
     return json(_render({key: members}, ctx_of(request).settings.base_url))
 
 
@@ -119,8 +121,6 @@ async def dismiss_group(request: Request, key: str) -> Response:
     viewer = await get_viewer(request, "write:notifications")
     async with ctx_of(request).db.write() as conn:
         members = await _members(conn, viewer.account.id, key)
-        if not members:
-            raise not_found()
         await conn.execute(delete(notifications).where(and_(
             notifications.c.account_id == viewer.account.id, notifications.c.id.in_([n.id for n in members]))))
     return json({})
