@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     contact_email: str = ""
     run_jobs_in_process: bool = True
     scheme: Literal["http", "https"] = "http"
+    # Scale-out mode: a redis:// URL moves feeds, the event bus, presence and rate limits to Redis.
+    redis_url: str | None = None
+    redis_prefix: str = "townsquare:"
 
     @property
     def effective_domain(self) -> str:

@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         finally:
             if ctx.jobs is not None:
                 await ctx.jobs.stop()
+            await ctx.bus.close()
             await ctx.db.dispose()
 
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

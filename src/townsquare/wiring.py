@@ -8,6 +8,7 @@ from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
 from townsquare.storage.db import Database
+from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 
 
@@ -18,6 +19,7 @@ class AppContext:
     settings: Settings
     db: Database
     feeds: FeedStore
+    bus: Bus = field(default_factory=MemoryBus)
     jobs: JobRunner | None = None
     extras: dict = field(default_factory=dict)
 
@@ -30,7 +32,8 @@ class AppContext:
 def build_context(settings: Settings) -> AppContext:
     """Create the database handle and backends for these settings (runner not yet started)."""
     db = Database(settings.effective_database_url)
-    ctx = AppContext(settings=settings, db=db, feeds=SqlFeedStore())
+    bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
+    ctx = AppContext(settings=settings, db=db, feeds=SqlFeedStore(), bus=bus)
     if settings.run_jobs_in_process:
         ctx.jobs = JobRunner(db, HANDLERS, ctx)
     return ctx
