@@ -72,10 +72,34 @@ async def _pg_admin_on(url: str, sql: str) -> None:
         await conn.close()
 
 
+REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _drop_redis_prefix(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start:start + 500])
+    finally:
+        client.close()
+
+
 @pytest.fixture
-def settings(database_url, tmp_path):
-    """Settings pointing at the test database."""
-    return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test")
+def redis_prefix():
+    """A fresh Redis key prefix for one test (scale-out backend), removed afterwards."""
+    prefix = f"tstest:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    _drop_redis_prefix(prefix)
+
+
+@pytest.fixture
+def settings(database_url, tmp_path, redis_prefix):
+    """Settings pointing at the test database; the PostgreSQL backend runs the scale-out mode with Redis."""
+    extra = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix} if BACKEND == "postgres" else {}
+    return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test", **extra)
 
 
 @dataclass

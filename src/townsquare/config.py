@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Scale-out mode: a redis:// URL moves feeds, the event bus, presence and rate limits to Redis.
     redis_url: str | None = None
     redis_prefix: str = "townsquare:"
+    # Timelines: entries kept per feed, who counts as recently active, and where hybrid delivery starts.
+    feed_limit: int = 800
+    active_days: int = 14
+    hybrid_threshold: int = 10_000
 
     @property
     def effective_domain(self) -> str:

@@ -26,6 +26,7 @@ from townsquare.api.mastodon import (
     statuses,
     timelines,
 )
+from townsquare.api import streaming
 from townsquare.api.oauth import routes as oauth
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             if ctx.jobs is not None:
                 await ctx.jobs.stop()
             await ctx.bus.close()
+            await ctx.feeds.close()
             await ctx.db.dispose()
 
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders, streaming):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
 from townsquare.storage.db import Database
+from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
+from townsquare.timelines.redis_feeds import RedisFeedStore
 
 
 @dataclass
@@ -33,7 +36,12 @@ def build_context(settings: Settings) -> AppContext:
     """Create the database handle and backends for these settings (runner not yet started)."""
     db = Database(settings.effective_database_url)
     bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
-    ctx = AppContext(settings=settings, db=db, feeds=SqlFeedStore(), bus=bus)
+    db.on_commit = partial(events.flush, bus)  # real-time events go out only once their rows are committed
+    if settings.redis_url:
+        feeds: FeedStore = RedisFeedStore(settings.redis_url, settings.redis_prefix, settings.feed_limit)
+    else:
+        feeds = SqlFeedStore(settings.feed_limit)
+    ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus)
     if settings.run_jobs_in_process:
-        ctx.jobs = JobRunner(db, HANDLERS, ctx)
+        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600})
     return ctx

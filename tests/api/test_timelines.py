@@ -230,8 +230,6 @@ async def test_reblog_of_a_muted_or_blocked_author_stays_out_of_home(server):
     await server.settle()
     home = (await reader.get("/api/v1/timelines/home")).json()
     assert [s["id"] for s in home] == [fine["id"]]
-    from sqlalchemy import func, select
-    from townsquare.storage.tables import feed_entries
     async with server.ctx.db.read() as conn:
-        rows = (await conn.execute(select(func.count()).select_from(feed_entries).where(feed_entries.c.feed == f"home:{reader.id}"))).scalar_one()
+        rows = await server.ctx.feeds.size(conn, f"home:{reader.id}")
     assert rows == 1  # nothing was even written for the filtered reblogs

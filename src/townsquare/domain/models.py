@@ -37,6 +37,7 @@ class Account:
     followers_count: int = 0
     following_count: int = 0
     last_status_at: datetime | None = None
+    last_active_at: datetime | None = None
     email: str | None = None
     password_hash: str | None = None
     role: str = "user"

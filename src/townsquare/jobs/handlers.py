@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from townsquare.timelines.fanout import fan_out_status
+from townsquare.timelines.home import regenerate_home
 
 
 async def handle_fan_out_status(ctx, conn, payload: dict) -> None:
     """Run the fan-out of one status inside the job's transaction."""
-    await fan_out_status(conn, ctx.feeds, int(payload["status_id"]))
+    s = ctx.settings
+    await fan_out_status(conn, ctx.feeds, int(payload["status_id"]), active_days=s.active_days,
+                         hybrid_threshold=s.hybrid_threshold)
 
 
-HANDLERS = {"fan_out_status": handle_fan_out_status}
+async def handle_regenerate_feed(ctx, conn, payload: dict) -> None:
+    """Rebuild the home feed of a reader who comes back after a long absence."""
+    await regenerate_home(conn, ctx.feeds, int(payload["account_id"]), ctx.settings.hybrid_threshold)
+
+
+async def handle_trim_feeds(ctx, conn, payload: dict) -> None:
+    """Cut every feed down to its limit (the SQL store trims in sweeps, Redis on insert)."""
+    await ctx.feeds.trim(conn)
+
+
+HANDLERS = {
+    "fan_out_status": handle_fan_out_status,
+    "regenerate_feed": handle_regenerate_feed,
+    "trim_feeds": handle_trim_feeds,
+}

@@ -24,8 +24,11 @@ Handler = Callable[[object, object, dict], Awaitable[None]]
 class JobRunner:
     """Runs jobs in-process: woken right after a commit, and polling as a safety net."""
 
-    def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20):
+    def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20,
+                 periodic: dict[str, float] | None = None):
         self.db = db
+        self.periodic = dict(periodic or {})  # handler kind -> seconds between runs (maintenance, no job row)
+        self._last_periodic: dict[str, float] = {}
         self.handlers = handlers
         self.context = context
         self.batch = batch
@@ -50,6 +53,7 @@ class JobRunner:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            await self._run_periodic()
             try:
                 ran = await self.run_once()
             except Exception:  # a broken database must not kill the loop
@@ -61,6 +65,22 @@ class JobRunner:
                 except asyncio.TimeoutError:
                     pass
                 self._wake.clear()
+
+    async def _run_periodic(self) -> None:
+        clock = asyncio.get_running_loop().time()
+        for kind, every in self.periodic.items():
+            last = self._last_periodic.get(kind)
+            if last is None:
+                self._last_periodic[kind] = clock  # first run one interval after start
+                continue
+            if clock - last < every:
+                continue
+            self._last_periodic[kind] = clock
+            try:
+                async with self.db.write() as conn:
+                    await self.handlers[kind](self.context, conn, {})
+            except Exception:
+                log.exception("periodic %s failed", kind)
 
     async def _claim(self) -> list:
         stamp = now()

@@ -54,7 +54,7 @@ async def create_account(conn: AsyncConnection, username: str, email: str, passw
             locked=False, bot=False, discoverable=True, fields=[], email=email.lower(),
             password_hash=hash_password(password), role=role, approved=approved, registration_reason=reason,
             locale=locale, default_visibility="public", default_sensitive=False, statuses_count=0,
-            followers_count=0, following_count=0, created_at=now()))
+            followers_count=0, following_count=0, created_at=now(), last_active_at=now()))
     except IntegrityError:
         raise unprocessable("Username is already taken") from None
     return await account_store.get(conn, account_id)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.core.clock import now
 from townsquare.core.ids import new_id
 from townsquare.storage.tables import blocks, mutes, notifications
+from townsquare.timelines.events import publish_notification
 
 
 async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None) -> bool:
@@ -34,9 +35,11 @@ async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: s
     ).first()
     if muted:
         return False
+    notification_id = new_id()
     await conn.execute(
         notifications.insert().values(
-            id=new_id(), account_id=recipient_id, from_account_id=from_id, type=kind, status_id=status_id, created_at=now()
+            id=notification_id, account_id=recipient_id, from_account_id=from_id, type=kind, status_id=status_id, created_at=now()
         )
     )
+    publish_notification(conn, recipient_id, notification_id)
     return True

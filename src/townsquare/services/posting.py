@@ -11,7 +11,7 @@ from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.html import extract_mentions, render_text
 from townsquare.core.ids import new_id
-from townsquare.domain.models import VISIBILITIES, Account
+from townsquare.domain.models import VISIBILITIES, Account, Status
 from townsquare.moderation.policy import visible_to
 from townsquare.services.notify import notify
 from townsquare.storage import accounts as account_store
@@ -24,6 +24,7 @@ from townsquare.storage.tables import (
     statuses,
     tags,
 )
+from townsquare.timelines.events import publish_deleted, publish_status_edited
 from townsquare.timelines.feeds import FeedStore
 
 
@@ -166,6 +167,7 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)
+    await publish_status_edited(conn, Status.from_row(row))
 
 
 async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, feeds: FeedStore) -> None:
@@ -177,6 +179,7 @@ async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, 
     await feeds.remove_status(conn, status_id)
     await conn.execute(delete(statuses).where(statuses.c.id == status_id))
     await account_store.bump(conn, viewer.id, statuses_count=-1)
+    publish_deleted(conn, [status_id, *(r.id for r in reblogs)])
     if row.in_reply_to_id is not None:
         await conn.execute(update(statuses).where(and_(statuses.c.id == row.in_reply_to_id, statuses.c.replies_count > 0))
                            .values(replies_count=statuses.c.replies_count - 1))
@@ -222,3 +225,4 @@ async def unreblog(conn: AsyncConnection, viewer: Account, status_id: int, feeds
         await conn.execute(delete(statuses).where(statuses.c.id == row.id))
         await conn.execute(update(statuses).where(and_(statuses.c.id == status_id, statuses.c.reblogs_count > 0)).values(reblogs_count=statuses.c.reblogs_count - 1))
         await account_store.bump(conn, viewer.id, statuses_count=-1)
+        publish_deleted(conn, [row.id])

@@ -14,8 +14,10 @@ from townsquare.domain.models import Account, Relationship
 from townsquare.services.notify import notify
 from townsquare.services.personal import notes_for
 from townsquare.storage import accounts as account_store
-from townsquare.storage.tables import blocks, follow_requests, follows, mutes
+from townsquare.storage.tables import blocks, follow_requests, follows, list_accounts, lists, mutes
 from townsquare.timelines.feeds import FeedStore
+from townsquare.timelines.home import merge_author
+from townsquare.timelines.recipients import home_key, list_key
 
 
 async def _row(conn: AsyncConnection, table, account_id: int, target_id: int):
@@ -44,7 +46,7 @@ async def _make_follow(conn: AsyncConnection, follower_id: int, target_id: int, 
         notify=notify_, languages=languages, created_at=now()))
     await account_store.bump(conn, follower_id, following_count=1)
     await account_store.bump(conn, target_id, followers_count=1)
-    await feeds.merge_account(conn, follower_id, target_id)
+    await merge_author(conn, feeds, home_key(follower_id), follower_id, target_id)
 
 
 async def follow(conn: AsyncConnection, viewer: Account, target_id: int, feeds: FeedStore, *, reblogs: bool | None = None,
@@ -84,7 +86,16 @@ async def _drop_follow(conn: AsyncConnection, follower_id: int, target_id: int, 
     if (result.rowcount or 0) > 0:
         await account_store.bump(conn, follower_id, following_count=-1)
         await account_store.bump(conn, target_id, followers_count=-1)
-        await feeds.remove_account(conn, follower_id, target_id)
+        await feeds.remove_author(conn, home_key(follower_id), target_id)
+        # Lists hold followed accounts only: leaving a follow leaves the follower's lists too.
+        owned = select(lists.c.id).where(lists.c.account_id == follower_id)
+        dropped = [r[0] for r in await conn.execute(select(list_accounts.c.list_id).where(and_(
+            list_accounts.c.account_id == target_id, list_accounts.c.list_id.in_(owned))))]
+        if dropped:
+            await conn.execute(delete(list_accounts).where(and_(
+                list_accounts.c.account_id == target_id, list_accounts.c.list_id.in_(dropped))))
+            for list_id in dropped:
+                await feeds.remove_author(conn, list_key(list_id), target_id)
 
 
 async def unfollow(conn: AsyncConnection, viewer: Account, target_id: int, feeds: FeedStore) -> None:
@@ -111,6 +122,8 @@ async def block(conn: AsyncConnection, viewer: Account, target_id: int, feeds: F
     await target_account(conn, target_id)
     await _drop_follow(conn, viewer.id, target_id, feeds)
     await _drop_follow(conn, target_id, viewer.id, feeds)
+    await feeds.remove_author(conn, home_key(viewer.id), target_id)
+    await feeds.remove_author(conn, home_key(target_id), viewer.id)
     await conn.execute(delete(follow_requests).where(or_(
         and_(follow_requests.c.account_id == viewer.id, follow_requests.c.target_account_id == target_id),
         and_(follow_requests.c.account_id == target_id, follow_requests.c.target_account_id == viewer.id),
@@ -138,7 +151,7 @@ async def mute(conn: AsyncConnection, viewer: Account, target_id: int, feeds: Fe
                                                  hide_notifications=hide_notifications, expires_at=expires, created_at=now()))
     else:
         await conn.execute(update(mutes).where(mutes.c.id == existing.id).values(hide_notifications=hide_notifications, expires_at=expires))
-    await feeds.remove_account(conn, viewer.id, target_id)
+    await feeds.remove_author(conn, home_key(viewer.id), target_id)
 
 
 async def unmute(conn: AsyncConnection, viewer: Account, target_id: int) -> None:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+OUTBOX = "townsquare.after_commit"
+log = logging.getLogger("townsquare.db")
+
+
+def after_commit(conn: AsyncConnection, item: Any) -> None:
+    """Hold an item until this write transaction commits, then hand it to the database's on_commit hook."""
+    conn.info.setdefault(OUTBOX, []).append(item)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -43,17 +51,29 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # SQLite allows one writer; queueing writers here avoids SQLITE_BUSY on lock upgrades.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # Receives the items queued with after_commit() once their transaction has committed (wiring sets it).
+        self.on_commit: Callable[[list], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """Open a transaction that commits on success and rolls back on error."""
-        if self._write_lock is None:
+        """Open a transaction that commits on success and rolls back on error; then run its after-commit items."""
+        pending: list = []
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
+        try:
             async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock:
-            async with self.engine.begin() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    pending = conn.info.pop(OUTBOX, None) or []  # a rollback drops them with the transaction
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
+        if pending and self.on_commit is not None:
+            try:
+                await self.on_commit(pending)
+            except Exception:  # the data is committed; a lost real-time event must not fail the request
+                log.exception("after-commit hook failed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

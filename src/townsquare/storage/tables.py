@@ -308,3 +308,23 @@ tag_follows = Table(
     UniqueConstraint("account_id", "tag_id"),
     Index(None, "tag_id"),
 )
+
+lists = Table(
+    "lists",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("title", String(255), nullable=False),
+    Column("replies_policy", String(10), nullable=False, default="list"),
+    Column("exclusive", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    Index(None, "account_id"),
+)
+
+list_accounts = Table(
+    "list_accounts",
+    metadata,
+    Column("list_id", BigInteger, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "account_id"),
+)

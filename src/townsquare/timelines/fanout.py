@@ -1,28 +1,54 @@
-"""Fan-out: delivering a new status to the home feeds of those who follow its author."""
+"""Fan-out: delivering a new status to the home and list feeds of recently active followers."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
 from townsquare.services.notify import notify
-from townsquare.storage.tables import follows, statuses
-from townsquare.timelines.feeds import FeedStore
+from townsquare.storage.tables import accounts, follows, statuses
+from townsquare.timelines.events import publish_new_status
+from townsquare.timelines.feeds import FeedStore, entry_of
+from townsquare.timelines.recipients import feed_recipients, is_hybrid
 
 
-async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int) -> int:
-    """Deliver a status to followers' home feeds and 'status' notifications; return feeds reached."""
+@dataclass
+class FanoutResult:
+    """What a fan-out did: the status, the feeds that received it, and whether delivery was left to read time."""
+
+    status: Status | None
+    feeds: list[str] = field(default_factory=list)
+    hybrid: bool = False
+
+    def __int__(self) -> int:
+        return len(self.feeds)
+
+
+async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int, *, active_days: int = 14,
+                         hybrid_threshold: int = 10_000) -> FanoutResult:
+    """Deliver a status to the feeds of those who should see it, and send 'status' notifications."""
     row = (await conn.execute(select(statuses).where(statuses.c.id == status_id))).first()
     if row is None:
-        return 0  # deleted before delivery: nothing to do
+        return FanoutResult(None)  # deleted before delivery: nothing to do
     status = Status.from_row(row)
-    reached = await feeds.deliver_to_followers(conn, status)
-    reached += await feeds.deliver_to_tag_followers(conn, status)
+    authors = [status.account_id]
+    if status.reblog_of_id:
+        # A reblog must not bring home a status by someone the recipient muted or blocked.
+        original = (await conn.execute(select(statuses.c.account_id).where(statuses.c.id == status.reblog_of_id))).first()
+        if original is not None:
+            authors.append(original.account_id)
+    followers = (await conn.execute(select(accounts.c.followers_count).where(accounts.c.id == status.account_id))).scalar() or 0
+    hybrid = is_hybrid(followers, hybrid_threshold)
+    recipients = feed_recipients(status, authors, active_days=active_days, hybrid=hybrid)
+    reached = await feeds.deliver(conn, entry_of(status), recipients)
+    await publish_new_status(conn, status, reached, hybrid)  # sent on the bus after the job commits
     if status.reblog_of_id is None and status.visibility in ("public", "unlisted", "private") and status.in_reply_to_id is None:
         subscribers = await conn.execute(
             select(follows.c.account_id).where(and_(follows.c.target_account_id == status.account_id, follows.c.notify.is_(True)))
         )
         for (account_id,) in subscribers:
             await notify(conn, account_id, status.account_id, "status", status.id)
-    return reached
+    return FanoutResult(status, reached, hybrid)

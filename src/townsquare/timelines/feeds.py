@@ -1,124 +1,120 @@
-"""FeedStore: the materialised home feeds, with a SQL implementation for the embedded default."""
+"""FeedStore: the materialised home and list feeds, bounded, with a SQL implementation (embedded default).
+
+Feeds are named ``home:<account_id>`` and ``list:<list_id>``. A feed holds status ids newest
+first, at most ``limit`` of them (trimmed), and never the same status twice: a reblog of a
+status already in the feed (as itself or as another reblog) is not added again.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import String, and_, cast, delete, exists, literal, not_, or_, select
+from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
-from townsquare.storage.tables import blocks, feed_entries, follows, mutes, status_tags, statuses, tag_follows
+from townsquare.storage.tables import feed_entries, statuses
+from townsquare.timelines.recipients import home_key, list_key
 
-FEED_LIMIT = 800
+__all__ = ["Entry", "FeedStore", "SqlFeedStore", "home_key", "list_key"]
 
 
-def home_key(account_id: int) -> str:
-    """The feed name of an account's home timeline."""
-    return f"home:{account_id}"
+@dataclass(frozen=True)
+class Entry:
+    """One feed entry: a status id, who wrote it, and what it reblogs (if anything)."""
+
+    status_id: int
+    author_id: int
+    reblog_of_id: int | None = None
+
+    @property
+    def target_id(self) -> int:
+        """The status the entry shows: the original for a reblog."""
+        return self.reblog_of_id or self.status_id
 
 
 class FeedStore(Protocol):
-    """Where home feeds live; implementations must be idempotent."""
+    """Where home and list feeds live; every method is idempotent."""
 
-    async def deliver_to_followers(self, conn: AsyncConnection, status) -> int:
-        """Add a status to its author's and followers' home feeds; return how many feeds got it."""
+    limit: int
 
-    async def deliver_to_tag_followers(self, conn: AsyncConnection, status) -> int:
-        """Add a public status to the home feeds of those following one of its hashtags."""
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+        """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
 
-    async def page(self, conn: AsyncConnection, account_id: int, max_id: int | None, since_id: int | None,
+    async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
+        """Add entries (any order) to one feed, skipping duplicates, then trim it."""
+
+    async def page(self, conn: AsyncConnection, feed: str, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:
-        """Return status ids of a home feed page, newest first."""
+        """Return status ids of one page of a feed, newest first."""
 
-    async def merge_account(self, conn: AsyncConnection, account_id: int, author_id: int, limit: int = 40) -> None:
-        """Add an author's recent statuses to an account's home feed (after a follow)."""
+    async def size(self, conn: AsyncConnection, feed: str) -> int:
+        """How many entries a feed holds."""
 
-    async def remove_account(self, conn: AsyncConnection, account_id: int, author_id: int) -> None:
-        """Remove an author's statuses from an account's home feed (after an unfollow or block)."""
+    async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
+        """Remove an author's entries from one feed (after an unfollow, block, mute or list removal)."""
 
     async def remove_status(self, conn: AsyncConnection, status_id: int) -> None:
         """Remove a status and its reblogs from every feed."""
 
+    async def clear(self, conn: AsyncConnection, feed: str) -> None:
+        """Empty a feed (before a regeneration or when a list is deleted)."""
+
+    async def trim(self, conn: AsyncConnection) -> int:
+        """Cut every feed down to the limit; return how many entries went."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def entry_of(status) -> Entry:
+    """The feed entry for a status row or domain object."""
+    return Entry(status.id, status.account_id, status.reblog_of_id)
+
 
 class SqlFeedStore:
-    """Home feeds as rows of the main database, filled by one INSERT ... SELECT per post."""
+    """Feeds as rows of the main database: one INSERT ... SELECT per post, trimmed by a periodic sweep."""
 
-    async def deliver_to_followers(self, conn: AsyncConnection, status) -> int:
-        """Add a status to its author's and followers' home feeds; return how many feeds got it."""
-        target_id = status.reblog_of_id or status.id
-        recipients = select(follows.c.account_id.label("rid")).where(follows.c.target_account_id == status.account_id)
-        if status.reblog_of_id:
-            recipients = recipients.where(follows.c.show_reblogs.is_(True))
-        if status.in_reply_to_account_id and status.in_reply_to_account_id != status.account_id:
-            # A reply reaches only followers who also follow the account it answers.
-            also = follows.alias("also")
-            recipients = recipients.where(
-                follows.c.account_id.in_(
-                    select(also.c.account_id).where(also.c.target_account_id == status.in_reply_to_account_id)
-                )
-            )
-        if status.visibility == "direct":
-            return 0
-        rid = recipients.subquery()
-        feed_name = literal("home:") + cast(rid.c.rid, String)
-        authors = [status.account_id]
-        if status.reblog_of_id:
-            # A reblog must not bring home a status by someone the recipient muted or blocked.
-            original = (await conn.execute(select(statuses.c.account_id).where(statuses.c.id == status.reblog_of_id))).first()
-            if original is not None:
-                authors.append(original.account_id)
-        muted = exists().where(and_(mutes.c.account_id == rid.c.rid, mutes.c.target_account_id.in_(authors)))
-        blocked = exists().where(or_(
-            and_(blocks.c.account_id == rid.c.rid, blocks.c.target_account_id.in_(authors)),
-            and_(blocks.c.account_id.in_(authors), blocks.c.target_account_id == rid.c.rid),
-        ))
-        already = exists().where(and_(
-            feed_entries.c.feed == feed_name,
-            or_(feed_entries.c.status_id == target_id, feed_entries.c.reblog_of_id == target_id),
-        ))
-        query = select(feed_name, literal(status.id), literal(status.account_id), literal(status.reblog_of_id)).where(
-            not_(muted), not_(blocked), not_(already)
-        )
-        result = await conn.execute(
-            feed_entries.insert().from_select(["feed", "status_id", "author_id", "reblog_of_id"], query)
-        )
-        own = home_key(status.account_id)
-        own_has = (await conn.execute(select(feed_entries.c.status_id).where(and_(
-            feed_entries.c.feed == own,
-            or_(feed_entries.c.status_id.in_((status.id, target_id)), feed_entries.c.reblog_of_id == target_id),
-        )))).first()
-        if own_has is None:
-            await conn.execute(feed_entries.insert().values(
-                feed=own, status_id=status.id, author_id=status.account_id, reblog_of_id=status.reblog_of_id))
-        return max(result.rowcount or 0, 0) + 1
+    def __init__(self, limit: int = 800) -> None:
+        self.limit = limit
 
-    async def deliver_to_tag_followers(self, conn: AsyncConnection, status) -> int:
-        """Add a public status to the home feeds of those following one of its hashtags."""
-        if status.visibility != "public" or status.reblog_of_id is not None:
-            return 0
-        rid = (
-            select(tag_follows.c.account_id.label("rid"))
-            .where(tag_follows.c.tag_id.in_(select(status_tags.c.tag_id).where(status_tags.c.status_id == status.id)))
-            .distinct()
-            .subquery()
-        )
-        feed_name = literal("home:") + cast(rid.c.rid, String)
-        muted = exists().where(and_(mutes.c.account_id == rid.c.rid, mutes.c.target_account_id == status.account_id))
-        blocked = exists().where(or_(
-            and_(blocks.c.account_id == rid.c.rid, blocks.c.target_account_id == status.account_id),
-            and_(blocks.c.account_id == status.account_id, blocks.c.target_account_id == rid.c.rid),
-        ))
-        already = exists().where(and_(feed_entries.c.feed == feed_name, feed_entries.c.status_id == status.id))
-        query = select(feed_name, literal(status.id), literal(status.account_id), literal(None)).where(
-            not_(muted), not_(blocked), not_(already))
-        result = await conn.execute(feed_entries.insert().from_select(["feed", "status_id", "author_id", "reblog_of_id"], query))
-        return max(result.rowcount or 0, 0)
+    def _absent(self, feed, entry: Entry):
+        return not_(exists().where(and_(
+            feed_entries.c.feed == feed,
+            or_(feed_entries.c.status_id.in_((entry.status_id, entry.target_id)), feed_entries.c.reblog_of_id == entry.target_id),
+        )))
 
-    async def page(self, conn: AsyncConnection, account_id: int, max_id: int | None, since_id: int | None,
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+        """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
+        reached: list[str] = []
+        if recipients is not None:
+            rec = recipients.subquery()
+            query = select(rec.c.feed, literal(entry.status_id), literal(entry.author_id), literal(entry.reblog_of_id)).where(
+                self._absent(rec.c.feed, entry))
+            result = await conn.execute(
+                feed_entries.insert().from_select(["feed", "status_id", "author_id", "reblog_of_id"], query)
+                .returning(feed_entries.c.feed))
+            reached = [r[0] for r in result]
+        own = home_key(entry.author_id)
+        if own not in reached:
+            await self.add_entries(conn, own, [entry])
+            reached.append(own)
+        return reached
+
+    async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
+        """Add entries (any order) to one feed, skipping duplicates."""
+        for entry in sorted(entries, key=lambda e: e.status_id):
+            await conn.execute(feed_entries.insert().from_select(
+                ["feed", "status_id", "author_id", "reblog_of_id"],
+                select(literal(feed), literal(entry.status_id), literal(entry.author_id), literal(entry.reblog_of_id))
+                .where(self._absent(literal(feed), entry))))
+
+    async def page(self, conn: AsyncConnection, feed: str, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:
-        """Return status ids of a home feed page, newest first."""
-        query = select(feed_entries.c.status_id).where(feed_entries.c.feed == home_key(account_id))
+        """Return status ids of one page of a feed, newest first."""
         col = feed_entries.c.status_id
+        query = select(col).where(feed_entries.c.feed == feed)
         if max_id is not None:
             query = query.where(col < max_id)
         if since_id is not None:
@@ -130,34 +126,45 @@ class SqlFeedStore:
         ids = [r[0] for r in await conn.execute(query.limit(limit))]
         return list(reversed(ids)) if min_id is not None else ids
 
-    async def merge_account(self, conn: AsyncConnection, account_id: int, author_id: int, limit: int = 40) -> None:
-        """Add an author's recent statuses to an account's home feed (after a follow)."""
-        key = home_key(account_id)
-        recent = (
-            select(statuses.c.id, statuses.c.reblog_of_id)
-            .where(statuses.c.account_id == author_id)
-            .where(statuses.c.visibility.in_(("public", "unlisted", "private")))
-            .where(or_(statuses.c.in_reply_to_account_id.is_(None), statuses.c.in_reply_to_account_id == author_id))
-            .order_by(statuses.c.id.desc())
-            .limit(limit)
-            .subquery()
-        )
-        present = exists().where(and_(feed_entries.c.feed == key, feed_entries.c.status_id == recent.c.id))
-        await conn.execute(
-            feed_entries.insert().from_select(
-                ["feed", "status_id", "author_id", "reblog_of_id"],
-                select(literal(key), recent.c.id, literal(author_id), recent.c.reblog_of_id).where(not_(present)),
-            )
-        )
+    async def size(self, conn: AsyncConnection, feed: str) -> int:
+        """How many entries a feed holds."""
+        return (await conn.execute(select(func.count()).where(feed_entries.c.feed == feed))).scalar_one()
 
-    async def remove_account(self, conn: AsyncConnection, account_id: int, author_id: int) -> None:
-        """Remove an author's statuses from an account's home feed (after an unfollow or block)."""
-        await conn.execute(
-            delete(feed_entries).where(and_(feed_entries.c.feed == home_key(account_id), feed_entries.c.author_id == author_id))
-        )
+    async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
+        """Remove an author's entries from one feed."""
+        await conn.execute(delete(feed_entries).where(and_(feed_entries.c.feed == feed, feed_entries.c.author_id == author_id)))
 
     async def remove_status(self, conn: AsyncConnection, status_id: int) -> None:
         """Remove a status and its reblogs from every feed."""
         await conn.execute(
-            delete(feed_entries).where(or_(feed_entries.c.status_id == status_id, feed_entries.c.reblog_of_id == status_id))
-        )
+            delete(feed_entries).where(or_(feed_entries.c.status_id == status_id, feed_entries.c.reblog_of_id == status_id)))
+
+    async def clear(self, conn: AsyncConnection, feed: str) -> None:
+        """Empty a feed."""
+        await conn.execute(delete(feed_entries).where(feed_entries.c.feed == feed))
+
+    async def trim(self, conn: AsyncConnection) -> int:
+        """Cut every feed over the limit down to its newest entries; return how many entries went."""
+        over = (await conn.execute(
+            select(feed_entries.c.feed).group_by(feed_entries.c.feed).having(func.count() > self.limit))).scalars().all()
+        removed = 0
+        for feed in over:
+            cutoff = (await conn.execute(
+                select(feed_entries.c.status_id).where(feed_entries.c.feed == feed)
+                .order_by(feed_entries.c.status_id.desc()).offset(self.limit).limit(1))).scalar()
+            if cutoff is not None:
+                result = await conn.execute(delete(feed_entries).where(and_(
+                    feed_entries.c.feed == feed, feed_entries.c.status_id <= cutoff)))
+                removed += max(result.rowcount or 0, 0)
+        return removed
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+async def statuses_by(conn: AsyncConnection, ids: list[int]) -> dict[int, Entry]:
+    """Entries for these status ids, read from the statuses table."""
+    if not ids:
+        return {}
+    rows = await conn.execute(select(statuses.c.id, statuses.c.account_id, statuses.c.reblog_of_id).where(statuses.c.id.in_(ids)))
+    return {r.id: Entry(r.id, r.account_id, r.reblog_of_id) for r in rows}

@@ -13,6 +13,8 @@ from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.moderation.policy import visible_to
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
+from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
+from townsquare.timelines.recipients import home_key
 
 router = APIRouter()
 
@@ -28,14 +30,25 @@ def _not_muted_or_blocked(viewer_id: int | None):
 
 @router.get("/api/v1/timelines/home")
 async def home(request: Request) -> Response:
-    """The viewer's home feed: their own statuses and those of accounts they follow."""
+    """The viewer's home feed; 206 while the feed of a long-absent reader is being rebuilt."""
     viewer = await get_viewer(request, "read:statuses")
     p = await read_params(request)
     page = page_from(p)
     ctx = ctx_of(request)
+    s = ctx.settings
+    regenerating = False
+    if touch_due(viewer.account.last_active_at):
+        async with ctx.db.write() as conn:
+            regenerating = await touch_activity(conn, viewer.account.id, viewer.account.last_active_at, s.active_days)
+        ctx.after_commit()
     async with ctx.db.read() as conn:
-        ids = await ctx.feeds.page(conn, viewer.account.id, page.max_id, page.since_id, page.min_id, page.limit)
-        return await statuses_response(request, conn, ids, viewer.account.id, p)
+        hybrid = await hybrid_followed_authors(conn, viewer.account.id, s.hybrid_threshold)
+        ids = await read_feed(conn, ctx.feeds, home_key(viewer.account.id), viewer.account.id, hybrid,
+                              page.max_id, page.since_id, page.min_id, page.limit)
+        response = await statuses_response(request, conn, ids, viewer.account.id, p)
+    if regenerating:
+        response.status_code = 206
+    return response
 
 
 async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: str | None = None) -> Response:

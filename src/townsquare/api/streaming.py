@@ -1,0 +1,366 @@
+"""Mastodon's streaming API: a multiplexed WebSocket at /api/v1/streaming and server-sent events per stream.
+
+Bus messages carry ids; each one is loaded and rendered here for the subscriber who receives it,
+through the same visibility rule as every other read, minus what the subscriber muted or blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import orjson
+from fastapi import APIRouter
+from sqlalchemy import and_, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from townsquare.api.deps import ctx_of, get_viewer, json
+from townsquare.api.serializers.accounts import account as render_account
+from townsquare.api.serializers.statuses import notification as render_notification
+from townsquare.api.serializers.statuses import status as render_status
+from townsquare.core.errors import ApiError
+from townsquare.core.ids import parse_id
+from townsquare.domain.models import Notification, Viewer
+from townsquare.services.auth import lookup_token
+from townsquare.storage import accounts as account_store
+from townsquare.storage import statuses as status_store
+from townsquare.storage.tables import follows, lists, notifications
+from townsquare.timelines import events as ev
+from townsquare.timelines.home import hybrid_followed_authors, list_hybrid_authors
+
+router = APIRouter()
+log = logging.getLogger("townsquare.streaming")
+HEARTBEAT_SECONDS = 15.0
+MAX_STREAMS = 32  # subscriptions one WebSocket may hold at once
+PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
+STATUS_EVENTS = ("update", "status.update")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One subscribed stream: its Mastodon name and label, and the bus channels that feed it."""
+
+    name: str
+    label: tuple[str, ...]
+    channels: tuple[str, ...]
+
+
+async def resolve(ctx, viewer: Viewer, name: str, params: dict) -> Stream:
+    """Check access to a stream and work out its channels; raise ApiError when it cannot be streamed."""
+    me = viewer.account.id
+    scope = "read:notifications" if name == "user:notification" else "read" if name == "space" else "read:statuses"
+    if not viewer.has_scope(scope):
+        raise ApiError(403, "Access token does not have the required scopes")
+    if name == "user":
+        channels = [ev.home_channel(me), ev.DELETES]
+        if viewer.has_scope("read:notifications"):
+            channels.append(ev.notification_channel(me))
+        async with ctx.db.read() as conn:
+            authors = await hybrid_followed_authors(conn, me, ctx.settings.hybrid_threshold)
+        return Stream(name, (name,), (*channels, *(ev.author_channel(a) for a in authors)))
+    if name == "user:notification":
+        return Stream(name, (name,), (ev.notification_channel(me),))
+    if name == "direct":
+        return Stream(name, (name,), (ev.direct_channel(me),))
+    if name in PUBLIC_STREAMS:
+        # Every status is local and none has media yet: public:local mirrors public, the rest stay quiet.
+        channel = {"public": ev.PUBLIC, "public:local": ev.PUBLIC_LOCAL}.get(name, f"timeline:{name}")
+        return Stream(name, (name,), (channel, ev.DELETES))
+    if name in ("hashtag", "hashtag:local"):
+        tag = str(params.get("tag") or "").lstrip("#").strip()
+        if not tag:
+            raise ApiError(400, "Missing tag name parameter")
+        return Stream(name, (name, tag), (ev.hashtag_channel(tag, name == "hashtag:local"), ev.DELETES))
+    if name == "list":
+        list_id = parse_id(str(params.get("list") or ""))
+        async with ctx.db.read() as conn:
+            owner = None if list_id is None else (await conn.execute(select(lists.c.account_id).where(lists.c.id == list_id))).scalar()
+            if owner != me:
+                raise ApiError(404, "Record not found")  # Mastodon hides lists of others
+            authors = await list_hybrid_authors(conn, list_id, ctx.settings.hybrid_threshold)
+        channels = (ev.list_channel(list_id), ev.DELETES, *(ev.author_channel(a) for a in authors))
+        return Stream(name, (name, str(params["list"])), channels)
+    if name == "space":
+        space_id = str(params.get("space_id") or "").strip()
+        if not space_id or len(space_id) > 64:
+            raise ApiError(400, "Missing space_id parameter")
+        return Stream(name, (name, space_id), (ev.space_channel(space_id),))
+    raise ApiError(400, "Unknown stream type")
+
+
+async def _follows(conn, reader_id: int, target_id: int) -> bool:
+    row = await conn.execute(select(follows.c.id).where(and_(follows.c.account_id == reader_id, follows.c.target_account_id == target_id)))
+    return row.first() is not None
+
+
+async def _status_for(conn, viewer_id: int, stream: Stream, status_id: int):
+    """The status as this viewer may see it on this stream, or None when it must not be sent."""
+    s = await status_store.get_visible(conn, status_id, viewer_id)
+    if s is None or s.muted or (s.reblog is not None and s.reblog.muted):
+        return None
+    if stream.name in PUBLIC_STREAMS or stream.name.startswith("hashtag"):
+        if s.visibility != "public" or s.reblog_of_id is not None:
+            return None
+    if stream.name == "user" and s.account_id != viewer_id and s.reblog_of_id is None:
+        # Like the home feed: a reply to someone else shows only to those who follow that someone too.
+        to = s.in_reply_to_account_id
+        if to is not None and to not in (s.account_id, viewer_id) and not await _follows(conn, viewer_id, to):
+            return None
+    return s
+
+
+async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notification | None:
+    row = (await conn.execute(select(notifications).where(and_(
+        notifications.c.id == notification_id, notifications.c.account_id == viewer_id)))).first()
+    if row is None:
+        return None
+    sender = await account_store.get(conn, row.from_account_id)
+    status = None
+    if row.status_id:
+        status = await status_store.get_visible(conn, row.status_id, viewer_id)
+        if status is None or sender is None:
+            return None
+        if row.type == "reblog" and status.reblog is not None:
+            status = status.reblog
+    if sender is None:
+        return None
+    return Notification(id=row.id, type=row.type, created_at=row.created_at, account=sender, status=status)
+
+
+def _dump(data) -> str:
+    return orjson.dumps(data).decode()
+
+
+async def render(ctx, viewer: Viewer, stream: Stream, message: dict) -> tuple[str, str | None] | None:
+    """Turn a bus message into (event, payload string) for this subscriber, or None to send nothing."""
+    event = str(message.get("event") or "")
+    if stream.name == "space":
+        payload = message.get("payload")
+        return event or "space", payload if isinstance(payload, str) or payload is None else _dump(payload)
+    me, base = viewer.account.id, ctx.settings.base_url
+    if event == "delete":
+        return event, str(message.get("status_id"))
+    if event == "filters_changed":
+        return event, None
+    async with ctx.db.read() as conn:
+        if event == "notification":
+            found = await _notification_for(conn, me, int(message["notification_id"]))
+            return (event, _dump(render_notification(found, base))) if found else None
+        if event in STATUS_EVENTS or event == "conversation":
+            s = await _status_for(conn, me, stream, int(message["status_id"]))
+            if s is None:
+                return None
+            if event != "conversation":
+                return event, _dump(render_status(s, base))
+            others = [a for a in [s.account, *s.mentions] if a is not None and a.id != me]
+            return event, _dump({
+                "id": str(s.id), "unread": s.account_id != me, "last_status": render_status(s, base),
+                "accounts": [render_account(a, base) for a in {a.id: a for a in others}.values()],
+            })
+    return None
+
+
+class Session:
+    """One client's subscriptions on the bus, with the streams each channel feeds."""
+
+    def __init__(self, ctx, viewer: Viewer) -> None:
+        self.ctx, self.viewer = ctx, viewer
+        self.streams: dict[tuple[str, ...], Stream] = {}
+        self.sub = None
+
+    async def open(self) -> Session:
+        """Open the bus subscription."""
+        self.sub = await self.ctx.bus.subscribe()
+        return self
+
+    def _channels(self) -> set[str]:
+        return {c for s in self.streams.values() for c in s.channels}
+
+    async def add(self, stream: Stream) -> None:
+        """Start receiving a stream (again: a repeated subscribe is harmless)."""
+        if stream.label not in self.streams and len(self.streams) >= MAX_STREAMS:
+            raise ApiError(429, "Too many subscriptions")
+        self.streams[stream.label] = stream
+        await self.sub.add(stream.channels)
+
+    async def remove(self, label: tuple[str, ...]) -> None:
+        """Stop receiving a stream; channels another stream still needs stay."""
+        stream = self.streams.pop(label, None)
+        if stream is not None:
+            await self.sub.remove(set(stream.channels) - self._channels())
+
+    async def outgoing(self, channel: str, message: dict) -> list[tuple[Stream, str, str | None]]:
+        """Everything one bus message becomes for this client, one entry per stream it reaches."""
+        out = []
+        for stream in [s for s in self.streams.values() if channel in s.channels]:
+            try:
+                rendered = await render(self.ctx, self.viewer, stream, message)
+            except (KeyError, ValueError, TypeError):
+                log.warning("malformed bus message on %s: %r", channel, message)
+                continue
+            if rendered is not None:
+                out.append((stream, *rendered))
+        return out
+
+    async def close(self) -> None:
+        """Drop the bus subscription."""
+        if self.sub is not None:
+            await self.sub.close()
+
+
+# ---- server-sent events ------------------------------------------------------------------------
+
+def _sse(event: str, payload: str | None) -> bytes:
+    return f"event: {event}\ndata: {payload if payload is not None else 'undefined'}\n\n".encode()
+
+
+async def _event_source(ctx, viewer: Viewer, stream: Stream):
+    session = await Session(ctx, viewer).open()
+    try:
+        await session.add(stream)
+        yield b":)\n\n"  # subscribed: anything published from now on reaches this client
+        iterator = session.sub.__aiter__()
+        while True:
+            try:
+                channel, message = await asyncio.wait_for(iterator.__anext__(), HEARTBEAT_SECONDS)
+            except asyncio.TimeoutError:
+                yield b":thump\n\n"
+                continue
+            except StopAsyncIteration:
+                return
+            for _, event, payload in await session.outgoing(channel, message):
+                yield _sse(event, payload)
+    finally:
+        await session.close()
+
+
+@router.get("/api/v1/streaming/health")
+async def health() -> Response:
+    """Whether the streaming service is up."""
+    return PlainTextResponse("OK")
+
+
+async def _sse_response(request: Request, name: str) -> Response:
+    viewer = await get_viewer(request)
+    params = dict(request.query_params)
+    if name.startswith("public") and str(params.get("only_media", "")).lower() in ("1", "true"):
+        name += ":media"
+    stream = await resolve(ctx_of(request), viewer, name, params)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_event_source(ctx_of(request), viewer, stream), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/api/v1/streaming")
+async def sse_by_parameter(request: Request) -> Response:
+    """Server-sent events for the stream named by the `stream` parameter."""
+    return await _sse_response(request, request.query_params.get("stream") or "")
+
+
+@router.get("/api/v1/streaming/{path:path}")
+async def sse_by_path(request: Request, path: str) -> Response:
+    """Server-sent events for /api/v1/streaming/user, /public/local, /hashtag?tag=... and the rest."""
+    name = path.strip("/").replace("/", ":")
+    known = {"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS}
+    if name not in known:
+        return json({"error": "Unknown channel requested"}, status=400)
+    return await _sse_response(request, name)
+
+
+# ---- WebSocket ---------------------------------------------------------------------------------
+
+def _ws_token(ws: WebSocket) -> tuple[str | None, str | None]:
+    """The bearer secret of a WebSocket handshake, and the subprotocol to echo if it came that way."""
+    header = ws.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None, None
+    if ws.query_params.get("access_token"):
+        return ws.query_params["access_token"], None
+    offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    return (offered[0], offered[0]) if offered else (None, None)
+
+
+async def _ws_viewer(ctx, secret: str | None) -> Viewer | None:
+    if not secret:
+        return None
+    async with ctx.db.read() as conn:
+        row = await lookup_token(conn, secret)
+        account = await account_store.get(conn, row.account_id) if row is not None and row.account_id else None
+    if account is None or not account.approved:
+        return None
+    viewer = Viewer(account=account, scopes=frozenset(row.scopes.split()), token_id=row.id, app_id=row.app_id)
+    if not any(viewer.has_scope(s) for s in ("read:statuses", "read:notifications")):
+        return None
+    return viewer
+
+
+async def _deny(ws: WebSocket) -> None:
+    """Refuse the handshake with a 401 where the server allows it, else close."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(json({"error": "Invalid access token"}, status=401))
+    else:
+        await ws.close(code=1008)
+
+
+async def _handle(session: Session, ws: WebSocket, request: dict) -> None:
+    kind, name = request.get("type"), str(request.get("stream") or "")
+    if kind not in ("subscribe", "unsubscribe"):
+        raise ApiError(400, "Unknown message type")
+    if kind == "subscribe":
+        await session.add(await resolve(session.ctx, session.viewer, name, request))
+        return
+    for label, stream in list(session.streams.items()):
+        param = label[1] if len(label) > 1 else None
+        wanted = request.get("tag") or request.get("list") or request.get("space_id")
+        if stream.name == name and (param is None or wanted is None or str(wanted).lstrip("#").lower() == param.lower()):
+            await session.remove(label)
+
+
+async def _pump(session: Session, ws: WebSocket) -> None:
+    async for channel, message in session.sub:
+        for stream, event, payload in await session.outgoing(channel, message):
+            frame = {"stream": list(stream.label), "event": event}
+            if payload is not None:
+                frame["payload"] = payload
+            await ws.send_text(_dump(frame))
+
+
+@router.websocket("/api/v1/streaming")
+async def websocket_stream(ws: WebSocket) -> None:
+    """The multiplexed WebSocket: subscribe and unsubscribe with JSON messages, receive every stream's events."""
+    ctx = ws.app.state.ctx
+    secret, subprotocol = _ws_token(ws)
+    viewer = await _ws_viewer(ctx, secret)
+    if viewer is None:
+        await _deny(ws)
+        return
+    await ws.accept(subprotocol=subprotocol)
+    session = await Session(ctx, viewer).open()
+    pump = asyncio.create_task(_pump(session, ws))
+
+    async def handle(request: dict) -> None:
+        try:
+            await _handle(session, ws, request)
+        except ApiError as exc:
+            await ws.send_text(_dump({"error": exc.error, "status": exc.status}))
+
+    try:
+        if ws.query_params.get("stream"):
+            await handle(dict(ws.query_params))
+        while True:
+            text = await ws.receive_text()
+            try:
+                request = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                request = None
+            await handle(request if isinstance(request, dict) else {})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        await session.close()

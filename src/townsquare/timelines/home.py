@@ -1,0 +1,140 @@
+"""Reading feeds: hybrid merge of huge accounts' posts, regeneration for returning readers, follows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.core.clock import aware, now
+from townsquare.storage.job_rows import enqueue
+from townsquare.storage.tables import accounts, blocks, follows, list_accounts, lists, mutes, statuses
+from townsquare.timelines.feeds import Entry, FeedStore
+from townsquare.timelines.recipients import home_key, list_key
+
+ACTIVITY_RESOLUTION = timedelta(hours=1)  # last_active_at is written at most this often per account
+
+
+async def hybrid_followed_authors(conn: AsyncConnection, account_id: int, threshold: int) -> list[int]:
+    """Accounts the reader follows whose posts are merged at read time (too many followers to fan out)."""
+    if threshold <= 0:
+        return []
+    rows = await conn.execute(
+        select(follows.c.target_account_id)
+        .join(accounts, accounts.c.id == follows.c.target_account_id)
+        .where(follows.c.account_id == account_id)
+        .where(accounts.c.followers_count >= threshold))
+    return [r[0] for r in rows]
+
+
+def _hidden(reader_id: int):
+    author = statuses.c.account_id
+    return or_(
+        exists().where(and_(mutes.c.account_id == reader_id, mutes.c.target_account_id == author)),
+        exists().where(and_(blocks.c.account_id == reader_id, blocks.c.target_account_id == author)),
+        exists().where(and_(blocks.c.account_id == author, blocks.c.target_account_id == reader_id)),
+    )
+
+
+def _followed_statuses(reader_id: int, authors):
+    """Statuses by these authors that a follower's home feed would have received."""
+    also = follows.alias("also")
+    link = follows.alias("link")
+    return (
+        select(statuses.c.id, statuses.c.account_id, statuses.c.reblog_of_id)
+        .where(statuses.c.account_id.in_(authors))
+        .where(statuses.c.visibility.in_(("public", "unlisted", "private")))
+        .where(or_(
+            statuses.c.in_reply_to_account_id.is_(None),
+            statuses.c.in_reply_to_account_id == statuses.c.account_id,
+            exists().where(and_(also.c.account_id == reader_id, also.c.target_account_id == statuses.c.in_reply_to_account_id)),
+        ))
+        .where(or_(statuses.c.reblog_of_id.is_(None), exists().where(and_(
+            link.c.account_id == reader_id, link.c.target_account_id == statuses.c.account_id, link.c.show_reblogs.is_(True)))))
+        .where(not_(_hidden(reader_id)))
+    )
+
+
+async def read_feed(conn: AsyncConnection, feeds: FeedStore, feed: str, reader_id: int, hybrid_authors: list[int],
+                    max_id: int | None, since_id: int | None, min_id: int | None, limit: int) -> list[int]:
+    """One page of a feed, newest first, with the hybrid authors' posts merged in."""
+    ids = await feeds.page(conn, feed, max_id, since_id, min_id, limit)
+    if not hybrid_authors:
+        return ids
+    query = _followed_statuses(reader_id, hybrid_authors)
+    col = statuses.c.id
+    if max_id is not None:
+        query = query.where(col < max_id)
+    if since_id is not None:
+        query = query.where(col > since_id)
+    if min_id is not None:
+        query = query.where(col > min_id).order_by(col.asc())
+    else:
+        query = query.order_by(col.desc())
+    extra = [r.id for r in await conn.execute(query.limit(limit))]
+    merged = sorted(set(ids) | set(extra), reverse=min_id is None)[:limit]
+    return sorted(merged, reverse=True)
+
+
+def touch_due(last_active_at) -> bool:
+    """Whether an account's activity stamp is old enough to be written again."""
+    last = aware(last_active_at)
+    return last is None or now() - last >= ACTIVITY_RESOLUTION
+
+
+async def touch_activity(conn: AsyncConnection, account_id: int, last_active_at, active_days: int) -> bool:
+    """Record that an account reads its feed; return True when it had been away long enough to need a new feed."""
+    last = aware(last_active_at)
+    stamp = now()
+    if last is not None and stamp - last < ACTIVITY_RESOLUTION:
+        return False
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(last_active_at=stamp))
+    away = last is None or stamp - last > timedelta(days=active_days)
+    if away:
+        await enqueue(conn, "regenerate_feed", {"account_id": account_id})
+    return away
+
+
+async def regenerate_home(conn: AsyncConnection, feeds: FeedStore, account_id: int, hybrid_threshold: int) -> int:
+    """Rebuild a home feed from the database: the newest statuses of followed accounts and the reader's own."""
+    followed = (
+        select(follows.c.target_account_id)
+        .join(accounts, accounts.c.id == follows.c.target_account_id)
+        .where(follows.c.account_id == account_id))
+    if hybrid_threshold > 0:
+        followed = followed.where(accounts.c.followers_count < hybrid_threshold)
+    exclusive = select(list_accounts.c.account_id).join(lists, lists.c.id == list_accounts.c.list_id).where(
+        and_(lists.c.account_id == account_id, lists.c.exclusive.is_(True)))
+    followed = followed.where(follows.c.target_account_id.not_in(exclusive))
+    query = _followed_statuses(account_id, followed).order_by(statuses.c.id.desc()).limit(feeds.limit)
+    rows = (await conn.execute(query)).all()
+    own = (await conn.execute(
+        select(statuses.c.id, statuses.c.account_id, statuses.c.reblog_of_id)
+        .where(statuses.c.account_id == account_id).where(statuses.c.visibility != "direct")
+        .order_by(statuses.c.id.desc()).limit(feeds.limit))).all()
+    entries = sorted({Entry(r.id, r.account_id, r.reblog_of_id) for r in [*rows, *own]}, key=lambda e: e.status_id)
+    entries = entries[-feeds.limit:]
+    await feeds.clear(conn, home_key(account_id))
+    await feeds.add_entries(conn, home_key(account_id), entries)
+    return len(entries)
+
+
+async def merge_author(conn: AsyncConnection, feeds: FeedStore, feed: str, reader_id: int, author_id: int, limit: int = 40) -> None:
+    """Bring an author's recent statuses into a feed (after a follow or a list addition)."""
+    rows = (await conn.execute(_followed_statuses(reader_id, [author_id]).order_by(statuses.c.id.desc()).limit(limit))).all()
+    await feeds.add_entries(conn, feed, [Entry(r.id, r.account_id, r.reblog_of_id) for r in rows])
+
+
+async def list_hybrid_authors(conn: AsyncConnection, list_id: int, threshold: int) -> list[int]:
+    """Members of a list whose posts are merged at read time."""
+    if threshold <= 0:
+        return []
+    rows = await conn.execute(
+        select(list_accounts.c.account_id).join(accounts, accounts.c.id == list_accounts.c.account_id)
+        .where(list_accounts.c.list_id == list_id).where(accounts.c.followers_count >= threshold))
+    return [r[0] for r in rows]
+
+
+__all__ = ["hybrid_followed_authors", "read_feed", "touch_activity", "regenerate_home", "merge_author",
+           "list_hybrid_authors", "home_key", "list_key"]

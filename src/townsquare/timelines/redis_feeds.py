@@ -1,0 +1,153 @@
+"""RedisFeedStore: home and list feeds as Redis sorted sets, for the scale-out mode.
+
+Each feed is a sorted set whose members are 20-digit status ids, all with score 0, so that
+lexicographic order is numeric order and ids beyond 2^53 stay exact (a float score would
+round them). A companion set ``<feed>:t`` holds the ids of the statuses the feed shows
+(the original of a reblog), which is how repeated reblogs are recognised. Both are trimmed
+to the limit on every insert, atomically, by one Lua script. Feeds are derived data: they
+can always be regenerated from the database, so Redis need not persist them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
+
+from townsquare.storage.tables import follows, list_accounts, statuses, tag_follows, status_tags
+from townsquare.timelines.feeds import Entry
+from townsquare.timelines.recipients import home_key, list_key
+
+ADD_SCRIPT = """
+if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+local limit = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+if n > limit then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - limit - 1) end
+local m = redis.call('ZCARD', KEYS[2])
+if m > 2 * limit then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, m - 2 * limit - 1) end
+return 1
+"""
+
+BATCH = 5000
+
+
+def _member(status_id: int) -> str:
+    return f"{status_id:020d}"
+
+
+class RedisFeedStore:
+    """Feeds in Redis sorted sets; recipients are still chosen by SQL in the main database."""
+
+    def __init__(self, redis_url: str, prefix: str = "townsquare:", limit: int = 800) -> None:
+        import redis.asyncio as redis
+
+        self.limit = limit
+        self.prefix = prefix
+        self.redis = redis.from_url(redis_url)
+        self.add_script = self.redis.register_script(ADD_SCRIPT)
+
+    def _key(self, feed: str) -> str:
+        return f"{self.prefix}feed:{feed}"
+
+    async def _add(self, feeds: list[str], entry: Entry) -> list[str]:
+        got: list[str] = []
+        member, target = _member(entry.status_id), _member(entry.target_id)
+        for start in range(0, len(feeds), BATCH):
+            chunk = feeds[start:start + BATCH]
+            pipe = self.redis.pipeline(transaction=False)
+            for feed in chunk:
+                key = self._key(feed)
+                await self.add_script(keys=[key, key + ":t"], args=[member, target, self.limit], client=pipe)
+            results = await pipe.execute()
+            got.extend(feed for feed, added in zip(chunk, results) if added)
+        return got
+
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+        """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
+        feeds = [] if recipients is None else [r[0] for r in await conn.execute(recipients)]
+        own = home_key(entry.author_id)
+        if own not in feeds:
+            feeds.append(own)
+        got = await self._add(feeds, entry)
+        if own not in got:
+            got.append(own)
+        return got
+
+    async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
+        """Add entries (any order) to one feed, skipping duplicates."""
+        for entry in sorted(entries, key=lambda e: e.status_id):
+            await self._add([feed], entry)
+
+    async def page(self, conn: AsyncConnection, feed: str, max_id: int | None, since_id: int | None,
+                   min_id: int | None, limit: int) -> list[int]:
+        """Return status ids of one page of a feed, newest first."""
+        high = "(" + _member(max_id) if max_id is not None else "+"
+        low_id = min_id if min_id is not None else since_id
+        # ';' sorts right after the 20 digits, so "(<id>;" excludes exactly that id.
+        low = "(" + _member(low_id) + ";" if low_id is not None else "-"
+        key = self._key(feed)
+        if min_id is not None:
+            members = await self.redis.zrangebylex(key, low, high, start=0, num=limit)
+            members = list(reversed(members))
+        else:
+            members = await self.redis.zrevrangebylex(key, high, low, start=0, num=limit)
+        return [int(m) for m in members]
+
+    async def size(self, conn: AsyncConnection, feed: str) -> int:
+        """How many entries a feed holds."""
+        return await self.redis.zcard(self._key(feed))
+
+    async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
+        """Remove an author's entries from one feed."""
+        key = self._key(feed)
+        ids = [int(m) for m in await self.redis.zrange(key, 0, -1)]
+        if not ids:
+            return
+        rows = (await conn.execute(select(statuses.c.id, statuses.c.reblog_of_id).where(statuses.c.id.in_(ids))
+                                   .where(statuses.c.account_id == author_id))).all()
+        if rows:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zrem(key, *[_member(r.id) for r in rows])
+            pipe.zrem(key + ":t", *[_member(r.reblog_of_id or r.id) for r in rows])
+            await pipe.execute()
+
+    async def remove_status(self, conn: AsyncConnection, status_id: int) -> None:
+        """Remove a status and its reblogs from every feed that may hold them."""
+        rows = (await conn.execute(select(statuses.c.id, statuses.c.account_id).where(
+            (statuses.c.id == status_id) | (statuses.c.reblog_of_id == status_id)))).all()
+        if not rows:
+            return
+        authors = list({r.account_id for r in rows})
+        candidates = union(
+            select(follows.c.account_id.label("rid"), select(1).scalar_subquery().label("kind"))
+            .where(follows.c.target_account_id.in_(authors)),
+            select(tag_follows.c.account_id, select(1).scalar_subquery())
+            .where(tag_follows.c.tag_id.in_(select(status_tags.c.tag_id).where(status_tags.c.status_id == status_id))),
+            select(list_accounts.c.list_id, select(2).scalar_subquery()).where(list_accounts.c.account_id.in_(authors)),
+        )
+        feeds = [home_key(a) for a in authors]
+        for rid, kind in await conn.execute(candidates):
+            feeds.append(home_key(rid) if kind == 1 else list_key(rid))
+        members = [_member(r.id) for r in rows]
+        for start in range(0, len(feeds), BATCH):
+            pipe = self.redis.pipeline(transaction=False)
+            for feed in feeds[start:start + BATCH]:
+                key = self._key(feed)
+                pipe.zrem(key, *members)
+                pipe.zrem(key + ":t", _member(status_id))
+            await pipe.execute()
+
+    async def clear(self, conn: AsyncConnection, feed: str) -> None:
+        """Empty a feed."""
+        key = self._key(feed)
+        await self.redis.delete(key, key + ":t")
+
+    async def trim(self, conn: AsyncConnection) -> int:
+        """Nothing to do: every insert trims its feed."""
+        return 0
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.redis.aclose()
