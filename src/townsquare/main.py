@@ -18,6 +18,7 @@ from townsquare.api.mastodon import (
     accounts,
     grouped_notifications,
     instance,
+    lists,
     notifications,
     personal,
     placeholders,
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders, streaming):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders, lists, streaming):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app
