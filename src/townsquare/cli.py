@@ -35,6 +35,7 @@ def serve(
     host: str = typer.Option(None, "--host", help="Interface to listen on (default 127.0.0.1)."),
     port: int = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
     data_dir: Optional[Path] = DataDir,
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes sharing the port (PostgreSQL only)."),
 ) -> None:
     """Run the server (migrating the database first)."""
     import uvicorn
@@ -44,11 +45,21 @@ def serve(
 
     settings = _settings(data_dir, host, port)
     settings.effective_secret_key  # noqa: B018 - create and keep the key before serving
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        typer.echo("--workers needs the scale-out mode: set TOWNSQUARE_DATABASE_URL to PostgreSQL "
+                   "(and TOWNSQUARE_REDIS_URL); SQLite serves from one process.", err=True)
+        raise typer.Exit(2)
     migrate(settings.effective_database_url)
-    application = create_app(settings, run_migrations=False)
     typer.echo(f"Townsquare is running at http://{settings.host}:{settings.port} (public URL {settings.base_url})", err=False)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
-                proxy_headers=True, access_log=False)
+    options = dict(host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
+                   proxy_headers=True, access_log=False)
+    if workers > 1:
+        # Each worker process builds its own app from the environment, so pass the options down that way.
+        os.environ.update(TOWNSQUARE_HOST=settings.host, TOWNSQUARE_PORT=str(settings.port),
+                          TOWNSQUARE_DATA_DIR=str(settings.data_dir), TOWNSQUARE_SECRET_KEY=settings.effective_secret_key)
+        uvicorn.run("townsquare.main:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings, run_migrations=False), **options)
 
 
 @app.command("migrate")
@@ -169,6 +180,10 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
     for row in _run_db(data_dir, work):
         typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
 
+
+from townsquare.cli_ops import register as _register_ops  # noqa: E402 - the commands live in their own module
+
+_register_ops(app)
 
 if __name__ == "__main__":
     app()

@@ -97,3 +97,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several server processes: settings from TOWNSQUARE_* variables, schema already migrated."""
+    return create_app(Settings(), run_migrations=False)

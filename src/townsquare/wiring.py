@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -13,6 +14,8 @@ from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 from townsquare.timelines.redis_feeds import RedisFeedStore
+
+_pending: set = set()  # keeps fire-and-forget wake-ups alive until sent
 
 
 @dataclass
@@ -27,9 +30,13 @@ class AppContext:
     extras: dict = field(default_factory=dict)
 
     def after_commit(self) -> None:
-        """Tell the in-process job runner that new job rows are waiting."""
+        """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
         if self.jobs is not None:
             self.jobs.wake()
+        if isinstance(self.bus, RedisBus):
+            task = asyncio.get_running_loop().create_task(self.bus.publish("jobs", {}))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
 
 
 def build_context(settings: Settings) -> AppContext:

@@ -17,9 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKEND, PG_ADMIN_URL, _pg_admin
+from tests.conftest import BACKEND, PG_ADMIN_URL, REDIS_URL, _drop_redis_prefix, _pg_admin
 
 VENV_BIN = Path(sys.executable).parent
+# The multi-process scale-out test needs PostgreSQL and Redis: it belongs to the PostgreSQL run only.
+collect_ignore = [] if BACKEND == "postgres" else ["test_scale_out.py"]
 PASSWORD = "correct horse battery staple"
 POOL_SIZE = 22  # accounts made ahead of time, in the background, while the server runs
 _serial = count(1)
@@ -86,6 +88,9 @@ def live_server(tmp_path_factory):
         asyncio.run(_pg_admin(f'CREATE DATABASE "{pg_name}"'))
         env["TOWNSQUARE_DATABASE_URL"] = (
             PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{pg_name}")
+        # The PostgreSQL run is the scale-out mode: feeds and the event bus live in Redis.
+        env["TOWNSQUARE_REDIS_URL"] = REDIS_URL
+        env["TOWNSQUARE_REDIS_PREFIX"] = f"tse2e:{pg_name}:"
     early = _cli_create(data_dir, env, "early")  # made before the server exists: the CLI migrates the database
     log = open(tmp / "server.log", "wb")
     process = subprocess.Popen(
@@ -125,6 +130,7 @@ def live_server(tmp_path_factory):
         text = (tmp / "server.log").read_text(errors="replace")
         if pg_name:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            _drop_redis_prefix(f"tse2e:{pg_name}:")
         # An unhandled exception in the server is a bug even when every client call looked fine.
         assert "Traceback" not in text, text
 

@@ -1,0 +1,143 @@
+"""The scale-out mode for real: two server processes and a worker process sharing PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, REDIS_URL, _drop_redis_prefix, _pg_admin
+from tests.e2e.conftest import _cli_create, _free_port, _townsquare_cmd, wait_for
+
+
+def _wait_up(url: str, process: subprocess.Popen, log_path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}: {log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/v1/instance", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {log_path.read_text()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Servers A and B (no in-process jobs) and one `townsquare worker`, on one PostgreSQL database and Redis prefix."""
+    tmp = tmp_path_factory.mktemp("cluster")
+    name = f"townsquare_cluster_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    prefix = f"tscluster:{name}:"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(
+        TOWNSQUARE_DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}",
+        TOWNSQUARE_REDIS_URL=REDIS_URL, TOWNSQUARE_REDIS_PREFIX=prefix, TOWNSQUARE_RUN_JOBS_IN_PROCESS="false",
+        TOWNSQUARE_SECRET_KEY="cluster-secret", TOWNSQUARE_DOMAIN="cluster.test", TOWNSQUARE_LOG_LEVEL="warning",
+    )
+    data_dir = tmp / "data"
+    accounts = [_cli_create(data_dir, env, "node") for _ in range(2)]  # also migrates the database
+    processes, logs = [], []
+    try:
+        urls = []
+        for label in ("a", "b"):
+            port = _free_port()
+            log_path = tmp / f"serve-{label}.log"
+            logs.append(log_path)
+            proc = subprocess.Popen([*_townsquare_cmd(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+                                    env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+            processes.append(proc)
+            urls.append(f"http://127.0.0.1:{port}")
+        worker_log = tmp / "worker.log"
+        logs.append(worker_log)
+        worker = subprocess.Popen([*_townsquare_cmd(), "worker", "--data-dir", str(data_dir)],
+                                  env=env, stdout=open(worker_log, "wb"), stderr=subprocess.STDOUT)
+        processes.append(worker)
+        for url, proc, log_path in zip(urls, processes, logs):
+            _wait_up(url, proc, log_path)
+        tokens = []
+        for _, username, _ in accounts:
+            out = subprocess.run([*_townsquare_cmd(), "accounts", "token", username, "--data-dir", str(data_dir)],
+                                 env=env, capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            tokens.append(out.stdout.strip().splitlines()[-1])
+        yield {"urls": urls, "accounts": accounts, "tokens": tokens, "env": env, "data_dir": data_dir,
+               "worker": worker}
+    finally:
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_redis_prefix(prefix)
+        for log_path in logs:
+            text = log_path.read_text(errors="replace")
+            assert "Traceback" not in text, text
+
+
+def test_post_through_one_server_read_and_stream_through_the_other(cluster):
+    url_a, url_b = cluster["urls"]
+    (author_id, _, _), (reader_id, _, _) = cluster["accounts"]
+    author = {"Authorization": f"Bearer {cluster['tokens'][0]}"}
+    reader = {"Authorization": f"Bearer {cluster['tokens'][1]}"}
+    assert httpx.post(f"{url_b}/api/v1/accounts/{author_id}/follow", headers=reader).json()["following"] is True
+
+    received: list[dict] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        # Mastodon's server-sent events stream of the reader's home timeline, served by server B.
+        with httpx.stream("GET", f"{url_b}/api/v1/streaming/user", headers=reader, timeout=15) as response:
+            assert response.status_code == 200
+            ready.set()
+            event = None
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event == "update":
+                    received.append(json.loads(line.split(":", 1)[1]))
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    time.sleep(0.3)  # let server B's subscription reach Redis
+    posted = httpx.post(f"{url_a}/api/v1/statuses", headers=author, data={"status": "hello from server A"})
+    assert posted.status_code == 200, posted.text
+    status_id = posted.json()["id"]
+
+    # The worker process fans out; server B reads the Redis feed.
+    home = wait_for(lambda: [s["id"] for s in httpx.get(f"{url_b}/api/v1/timelines/home", headers=reader).json()
+                             if s["id"] == status_id], timeout=10)
+    assert home == [status_id]
+    thread.join(10)
+    assert [s["id"] for s in received] == [status_id]
+
+
+def test_jobs_command_shows_an_empty_queue_after_the_worker_ran(cluster):
+    url_a, _ = cluster["urls"]
+    author = {"Authorization": f"Bearer {cluster['tokens'][0]}"}
+    for n in range(5):
+        assert httpx.post(f"{url_a}/api/v1/statuses", headers=author, data={"status": f"burst {n}"}).status_code == 200
+
+    def queue_empty():
+        out = subprocess.run([*_townsquare_cmd(), "jobs", "--data-dir", str(cluster["data_dir"])], env=cluster["env"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return "(no jobs waiting)" in out.stdout and out
+
+    assert wait_for(queue_empty, timeout=15, interval=0.5)
