@@ -38,6 +38,7 @@ HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS = 32  # subscriptions one WebSocket may hold at once
 PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
 STATUS_EVENTS = ("update", "status.update")
+KNOWN_STREAMS = frozenset({"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS})
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Stream:
 async def resolve(ctx, viewer: Viewer, name: str, params: dict) -> Stream:
     """Check access to a stream and work out its channels; raise ApiError when it cannot be streamed."""
     me = viewer.account.id
+    if name not in KNOWN_STREAMS:
+        raise ApiError(400, "Unknown stream type")
     scope = "read:notifications" if name == "user:notification" else "read" if name == "space" else "read:statuses"
     if not viewer.has_scope(scope):
         raise ApiError(403, "Access token does not have the required scopes")
@@ -264,8 +267,7 @@ async def sse_by_parameter(request: Request) -> Response:
 async def sse_by_path(request: Request, path: str) -> Response:
     """Server-sent events for /api/v1/streaming/user, /public/local, /hashtag?tag=... and the rest."""
     name = path.strip("/").replace("/", ":")
-    known = {"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS}
-    if name not in known:
+    if name not in KNOWN_STREAMS:
         return json({"error": "Unknown channel requested"}, status=400)
     return await _sse_response(request, name)
 
@@ -349,7 +351,7 @@ async def websocket_stream(ws: WebSocket) -> None:
 
     try:
         if ws.query_params.get("stream"):
-            await handle(dict(ws.query_params))
+            await handle({**ws.query_params, "type": "subscribe"})
         while True:
             text = await ws.receive_text()
             try:
