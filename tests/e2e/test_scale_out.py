@@ -141,3 +141,42 @@ def test_jobs_command_shows_an_empty_queue_after_the_worker_ran(cluster):
         return "(no jobs waiting)" in out.stdout and out
 
     assert wait_for(queue_empty, timeout=15, interval=0.5)
+
+
+def test_deploy_nginx_config_balances_both_servers(cluster, tmp_path):
+    """deploy/nginx.conf, pointed at the two servers, serves the API and the stream through nginx."""
+    import shutil
+    from pathlib import Path
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    ports = [u.rsplit(":", 1)[1] for u in cluster["urls"]]
+    listen = _free_port()
+    conf = (deploy / "nginx.conf").read_text()
+    conf = conf.replace("127.0.0.1:8001", f"127.0.0.1:{ports[0]}").replace("127.0.0.1:8002", f"127.0.0.1:{ports[1]}")
+    conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
+    (tmp_path / "nginx.conf").write_text(conf)
+    main = (deploy / "nginx-main.conf").read_text().replace("/tmp/townsquare-nginx.pid", str(tmp_path / "nginx.pid"))
+    main = main.replace("http {", f"http {{\n    client_body_temp_path {tmp_path}/body;\n    proxy_temp_path {tmp_path}/proxy;")
+    (tmp_path / "main.conf").write_text(main)
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "main.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        front = f"http://127.0.0.1:{listen}"
+        assert wait_for(lambda: _up(front), timeout=10), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
+        reader = {"Authorization": f"Bearer {cluster['tokens'][1]}"}
+        for _ in range(6):  # least_conn spreads these over both servers; every one must succeed
+            assert httpx.get(f"{front}/api/v1/timelines/home", headers=reader).status_code == 200
+        with httpx.stream("GET", f"{front}/api/v1/streaming/user", headers=reader, timeout=10) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/instance", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
