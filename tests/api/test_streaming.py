@@ -14,6 +14,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.api.conftest import post
+from tests.conftest import REDIS_URL
+from townsquare.api import streaming
 from townsquare.timelines import events
 
 WAIT = 10.0  # generous: a missing event fails the test, a slow one does not
@@ -28,10 +30,15 @@ class Live:
         self.ws_url = f"ws://127.0.0.1:{port}/api/v1/streaming"
 
     async def subscribed(self, channel: str) -> None:
-        """Wait until some stream listens on a bus channel (the handshake and subscribe have run)."""
+        """Wait until some stream listens on a bus channel (for Redis: until Redis itself knows)."""
+        bus = self.server.ctx.bus
         for _ in range(int(WAIT / 0.02)):
-            if self.server.ctx.bus.subscriber_count(channel) > 0:
-                return
+            if bus.subscriber_count(channel) > 0:
+                if not hasattr(bus, "redis"):
+                    return
+                counts = await bus.redis.pubsub_numsub(bus.prefix + channel)
+                if counts and counts[0][1] > 0:
+                    return
             await asyncio.sleep(0.02)
         raise AssertionError(f"nobody subscribed to {channel}")
 
@@ -211,6 +218,24 @@ async def test_direct_stream_gets_conversations(server, live):
     assert [a["id"] for a in conversation["accounts"]] == [alice.id]
 
 
+async def test_list_stream_gets_its_members_statuses(server, live):
+    alice, bob, carol = await server.user("alice"), await server.user("bob"), await server.user("carol")
+    for target in (alice, carol):
+        await bob.post(f"/api/v1/accounts/{target.id}/follow")
+    list_id = (await bob.post("/api/v1/lists", data={"title": "Close friends"})).json()["id"]
+    r = await bob.post(f"/api/v1/lists/{list_id}/accounts", data={"account_ids[]": [alice.id]})
+    assert r.status_code == 200, r.text
+    async with live.ws(bob.token) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "stream": "list", "list": list_id}))
+        await live.subscribed(events.list_channel(int(list_id)))
+        await ws.send(json.dumps({"type": "unsubscribe", "stream": "user"}))  # not subscribed: harmless
+        await post(carol, "followed, but not on the list")
+        member = await post(alice, "on the list")
+        got = await frame(ws)
+    assert got["stream"] == ["list", list_id] and got["event"] == "update"
+    assert json.loads(got["payload"])["id"] == member["id"]
+
+
 async def test_space_stream_forwards_space_events(server, live):
     bob = await server.user("bob")
     async with live.ws(bob.token) as ws:
@@ -243,7 +268,7 @@ async def test_websocket_refuses_bad_tokens(server, live, token):
     with pytest.raises(InvalidStatus) as caught:
         async with live.ws(token, "user"):
             pass
-    assert caught.value.response.status_code == 401
+    assert caught.value.response.status_code == 403
 
 
 async def test_websocket_reports_bad_requests_and_scopes(server, live):
@@ -297,6 +322,15 @@ async def test_sse_user_stream_and_heartbeat(server, live):
     assert "event: update" in lines
     data = next(x for x in lines if x.startswith("data: "))[6:]
     assert json.loads(data)["id"] == posted["id"]
+
+
+async def test_sse_sends_heartbeats_while_idle(server, live, monkeypatch):
+    monkeypatch.setattr(streaming, "HEARTBEAT_SECONDS", 0.1)
+    bob = await server.user("bob")
+    async with httpx.AsyncClient(base_url=live.http_url, timeout=WAIT) as http:
+        async with http.stream("GET", "/api/v1/streaming/public", params={"access_token": bob.token}) as r:
+            lines = await _sse_lines(r.aiter_lines(), lambda lines: ":thump" in lines)
+    assert lines[0] == ":)" and ":thump" in lines
 
 
 async def test_sse_hashtag_and_public_local(server, live):
@@ -355,10 +389,9 @@ async def test_hybrid_authors_reach_followers_through_their_author_channel(make_
         await asyncio.wait_for(task, 10)
 
 
-async def test_redis_bus_streams_a_post_made_through_another_process(make_server):
-    prefix = f"test:{uuid.uuid4().hex}:"
-    writer = await make_server(redis_url="redis://127.0.0.1:6379/0", redis_prefix=prefix)
-    reader = await make_server(redis_url="redis://127.0.0.1:6379/0", redis_prefix=prefix)
+async def test_redis_bus_streams_a_post_made_through_another_server(make_server, redis_prefix):
+    writer = await make_server(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    reader = await make_server(redis_url=REDIS_URL, redis_prefix=redis_prefix)
     alice, bob = await writer.user("alice"), await writer.user("bob")
     await bob.post(f"/api/v1/accounts/{alice.id}/follow")
     uv, task, port = await _serve(reader.app)
@@ -366,7 +399,6 @@ async def test_redis_bus_streams_a_post_made_through_another_process(make_server
     try:
         async with live.ws(bob.token, "user") as ws:
             await live.subscribed(events.home_channel(int(bob.id)))
-            await asyncio.sleep(0.2)  # the reader's Redis SUBSCRIBE is sent; give the server a moment to apply it
             posted = await post(alice, "written on one server, streamed from another")
             got = await frame(ws)
         assert json.loads(got["payload"])["id"] == posted["id"]
