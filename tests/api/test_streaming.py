@@ -383,7 +383,10 @@ async def test_hybrid_authors_reach_followers_through_their_author_channel(make_
             await live.subscribed(events.author_channel(int(alice.id)))
             posted = await post(alice, "read-time merged, still streamed")
             got = await frame(ws)
-        assert got["stream"] == ["user"] and json.loads(got["payload"])["id"] == posted["id"]
+            assert got["stream"] == ["user"] and json.loads(got["payload"])["id"] == posted["id"]
+            await alice.put(f"/api/v1/statuses/{posted['id']}", data={"status": "edited, still streamed"})
+            edited = await frame(ws)
+        assert edited["event"] == "status.update" and json.loads(edited["payload"])["id"] == posted["id"]
     finally:
         uv.should_exit = True
         await asyncio.wait_for(task, 10)

@@ -138,7 +138,7 @@ async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):
 
 
 async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, draft: Draft, *, base_url: str,
-                      domain: str, max_chars: int) -> None:
+                      domain: str, max_chars: int, hybrid_threshold: int = 10_000) -> None:
     """Change a status's text, keeping every earlier version in its history."""
     row = await _own_status(conn, viewer, status_id)
     _validate(draft, max_chars)
@@ -167,7 +167,7 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)
-    await publish_status_edited(conn, Status.from_row(row))
+    await publish_status_edited(conn, Status.from_row(row), hybrid_threshold)
 
 
 async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, feeds: FeedStore) -> None:

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.storage.db import after_commit
-from townsquare.storage.tables import follows, mentions, status_tags, tags
+from townsquare.storage.tables import accounts, follows, mentions, status_tags, tags
+from townsquare.timelines.recipients import is_hybrid
 
 PUBLIC = "timeline:public"
 PUBLIC_LOCAL = "timeline:public:local"
@@ -179,11 +180,16 @@ async def publish_new_status(conn: AsyncConnection, status, feeds: Iterable[str]
         await publish_home_update(conn, status, [status.account_id, *await _followers(conn, status)])
 
 
-async def publish_status_edited(conn: AsyncConnection, status) -> None:
-    """Queue `status.update` for everyone who may have the status on screen."""
+async def publish_status_edited(conn: AsyncConnection, status, hybrid_threshold: int = 10_000) -> None:
+    """Queue `status.update` for everyone who may have the status on screen (a hybrid author's followers via its channel)."""
     pairs = await _public_and_direct(conn, status, "status.update")
     await _emit(conn, pairs)
-    readers = [status.account_id, *await _followers(conn, status), *await _mentioned(conn, status.id)]
+    followers = (await conn.execute(select(accounts.c.followers_count).where(accounts.c.id == status.account_id))).scalar() or 0
+    readers = [status.account_id, *await _mentioned(conn, status.id)]
+    if is_hybrid(followers, hybrid_threshold):
+        await publish_author_update(conn, status, "status.update")
+    else:
+        readers += await _followers(conn, status)
     await publish_home_update(conn, status, readers, "status.update")
 
 

@@ -99,7 +99,8 @@ async def edit_status(request: Request, status_id: str) -> Response:
     s = ctx.settings
     draft = _draft(p, s.max_status_chars)
     async with ctx.db.write() as conn:
-        await posting.edit_status(conn, viewer.account, sid, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars)
+        await posting.edit_status(conn, viewer.account, sid, draft, base_url=s.base_url, domain=s.effective_domain,
+                                  max_chars=s.max_status_chars, hybrid_threshold=s.hybrid_threshold)
     return await _render_one(request, sid, viewer.account.id)
 
 
