@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
@@ -49,13 +49,24 @@ async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | N
     return await hydrate(conn, [by_id[i] for i in ids if i in by_id], viewer_id)
 
 
-async def _ids_marked(conn: AsyncConnection, table, viewer_id: int | None, status_ids: list[int]) -> set[int]:
-    if viewer_id is None or not status_ids:
-        return set()
-    rows = await conn.execute(
-        select(table.c.status_id).where(and_(table.c.account_id == viewer_id, table.c.status_id.in_(status_ids)))
-    )
-    return {r[0] for r in rows}
+async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[int], account_ids: list[int]):
+    """The viewer's favourites, bookmarks, pins, reblogs and mutes among these statuses, in one query."""
+    marks: dict[str, set[int]] = {k: set() for k in "fbprm"}
+    if viewer_id is None or not ids:
+        return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
+    parts = [
+        select(literal("f").label("k"), favourites.c.status_id.label("v")).where(
+            and_(favourites.c.account_id == viewer_id, favourites.c.status_id.in_(ids))),
+        select(literal("b"), bookmarks.c.status_id).where(and_(bookmarks.c.account_id == viewer_id, bookmarks.c.status_id.in_(ids))),
+        select(literal("p"), pins.c.status_id).where(and_(pins.c.account_id == viewer_id, pins.c.status_id.in_(ids))),
+        select(literal("r"), statuses.c.reblog_of_id).where(
+            and_(statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(ids))),
+        select(literal("m"), mutes.c.target_account_id).where(
+            and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id.in_(account_ids))),
+    ]
+    for kind, value in await conn.execute(union_all(*parts)):
+        marks[kind].add(value)
+    return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
 
 
 async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) -> list[Status]:
@@ -90,28 +101,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
             for r in (await conn.execute(select(oauth_apps.c.id, oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id.in_(list(app_ids))))).all()
         }
 
-    favourited = await _ids_marked(conn, favourites, viewer_id, ids)
-    bookmarked = await _ids_marked(conn, bookmarks, viewer_id, ids)
-    pinned = await _ids_marked(conn, pins, viewer_id, ids)
-    reblogged: set[int] = set()
-    muted: set[int] = set()
-    if viewer_id is not None:
-        reblogged = {
-            r[0]
-            for r in await conn.execute(
-                select(statuses.c.reblog_of_id).where(
-                    and_(statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(ids))
-                )
-            )
-        }
-        muted = {
-            r[0]
-            for r in await conn.execute(
-                select(mutes.c.target_account_id).where(
-                    and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id.in_(list(account_ids)))
-                )
-            )
-        }
+    favourited, bookmarked, pinned, reblogged, muted = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
 
     for s in everything:
         s.account = accounts_by_id.get(s.account_id)
