@@ -13,22 +13,19 @@ from dataclasses import dataclass
 
 import orjson
 from fastapi import APIRouter
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from townsquare.api.deps import ctx_of, get_viewer, json
-from townsquare.api.serializers.accounts import account as render_account
-from townsquare.api.serializers.statuses import notification as render_notification
-from townsquare.api.serializers.statuses import status as render_status
+from townsquare.api.stream_render import PUBLIC_STREAMS, dump, render
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
-from townsquare.domain.models import Notification, Viewer
+from townsquare.domain.models import Viewer
 from townsquare.services.auth import lookup_token
 from townsquare.storage import accounts as account_store
-from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import follows, lists, notifications
+from townsquare.storage.tables import lists
 from townsquare.timelines import events as ev
 from townsquare.timelines.home import hybrid_followed_authors, list_hybrid_authors
 
@@ -36,8 +33,6 @@ router = APIRouter()
 log = logging.getLogger("townsquare.streaming")
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS = 32  # subscriptions one WebSocket may hold at once
-PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
-STATUS_EVENTS = ("update", "status.update")
 KNOWN_STREAMS = frozenset({"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS})
 
 
@@ -95,78 +90,6 @@ async def resolve(ctx, viewer: Viewer, name: str, params: dict) -> Stream:
     raise ApiError(400, "Unknown stream type")
 
 
-async def _follows(conn, reader_id: int, target_id: int) -> bool:
-    row = await conn.execute(select(follows.c.id).where(and_(follows.c.account_id == reader_id, follows.c.target_account_id == target_id)))
-    return row.first() is not None
-
-
-async def _status_for(conn, viewer_id: int, stream: Stream, status_id: int):
-    """The status as this viewer may see it on this stream, or None when it must not be sent."""
-    s = await status_store.get_visible(conn, status_id, viewer_id)
-    if s is None or s.muted or (s.reblog is not None and s.reblog.muted):
-        return None
-    if stream.name in PUBLIC_STREAMS or stream.name.startswith("hashtag"):
-        if s.visibility != "public" or s.reblog_of_id is not None:
-            return None
-    if stream.name == "user" and s.account_id != viewer_id and s.reblog_of_id is None:
-        # Like the home feed: a reply to someone else shows only to those who follow that someone too.
-        to = s.in_reply_to_account_id
-        if to is not None and to not in (s.account_id, viewer_id) and not await _follows(conn, viewer_id, to):
-            return None
-    return s
-
-
-async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notification | None:
-    row = (await conn.execute(select(notifications).where(and_(
-        notifications.c.id == notification_id, notifications.c.account_id == viewer_id)))).first()
-    if row is None:
-        return None
-    sender = await account_store.get(conn, row.from_account_id)
-    status = None
-    if row.status_id:
-        status = await status_store.get_visible(conn, row.status_id, viewer_id)
-        if status is None or sender is None:
-            return None
-        if row.type == "reblog" and status.reblog is not None:
-            status = status.reblog
-    if sender is None:
-        return None
-    return Notification(id=row.id, type=row.type, created_at=row.created_at, account=sender, status=status)
-
-
-def _dump(data) -> str:
-    return orjson.dumps(data).decode()
-
-
-async def render(ctx, viewer: Viewer, stream: Stream, message: dict) -> tuple[str, str | None] | None:
-    """Turn a bus message into (event, payload string) for this subscriber, or None to send nothing."""
-    event = str(message.get("event") or "")
-    if stream.name == "space":
-        payload = message.get("payload")
-        return event or "space", payload if isinstance(payload, str) or payload is None else _dump(payload)
-    me, base = viewer.account.id, ctx.settings.base_url
-    if event == "delete":
-        return event, str(message.get("status_id"))
-    if event == "filters_changed":
-        return event, None
-    async with ctx.db.read() as conn:
-        if event == "notification":
-            found = await _notification_for(conn, me, int(message["notification_id"]))
-            return (event, _dump(render_notification(found, base))) if found else None
-        if event in STATUS_EVENTS or event == "conversation":
-            s = await _status_for(conn, me, stream, int(message["status_id"]))
-            if s is None:
-                return None
-            if event != "conversation":
-                return event, _dump(render_status(s, base))
-            others = [a for a in [s.account, *s.mentions] if a is not None and a.id != me]
-            return event, _dump({
-                "id": str(s.id), "unread": s.account_id != me, "last_status": render_status(s, base),
-                "accounts": [render_account(a, base) for a in {a.id: a for a in others}.values()],
-            })
-    return None
-
-
 class Session:
     """One client's subscriptions on the bus, with the streams each channel feeds."""
 
@@ -201,9 +124,12 @@ class Session:
         out = []
         for stream in [s for s in self.streams.values() if channel in s.channels]:
             try:
-                rendered = await render(self.ctx, self.viewer, stream, message)
+                rendered = await render(self.ctx, self.viewer, stream.name, message)
             except (KeyError, ValueError, TypeError):
                 log.warning("malformed bus message on %s: %r", channel, message)
+                continue
+            except Exception:  # e.g. the database is away: lose this event, keep the stream
+                log.exception("could not render %r for a stream", message)
                 continue
             if rendered is not None:
                 out.append((stream, *rendered))
@@ -325,7 +251,7 @@ async def _pump(session: Session, ws: WebSocket) -> None:
             frame = {"stream": list(stream.label), "event": event}
             if payload is not None:
                 frame["payload"] = payload
-            await ws.send_text(_dump(frame))
+            await ws.send_text(dump(frame))
 
 
 @router.websocket("/api/v1/streaming")
@@ -345,7 +271,7 @@ async def websocket_stream(ws: WebSocket) -> None:
         try:
             await _handle(session, ws, request)
         except ApiError as exc:
-            await ws.send_text(_dump({"error": exc.error, "status": exc.status}))
+            await ws.send_text(dump({"error": exc.error, "status": exc.status}))
 
     try:
         if ws.query_params.get("stream"):

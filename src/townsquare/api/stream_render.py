@@ -1,0 +1,194 @@
+"""Rendering bus messages for one streaming subscriber.
+
+A status is loaded and hydrated once per process (shared by every subscriber for a few seconds),
+then checked for all the subscribers it reaches at once with a single query: may each see it (the
+visibility rule of every read path), did they mute its author, and their favourited/... flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import OrderedDict
+from typing import Awaitable, Callable
+
+import orjson
+from sqlalchemy import and_, exists, select
+
+from townsquare.api.serializers.accounts import account as render_account
+from townsquare.api.serializers.statuses import notification as render_notification
+from townsquare.api.serializers.statuses import status as render_status
+from townsquare.domain.models import Notification, Status, Viewer
+from townsquare.moderation.policy import visible_to
+from townsquare.storage import accounts as account_store
+from townsquare.storage import statuses as status_store
+from townsquare.storage.tables import accounts, bookmarks, favourites, follows, mutes, notifications, pins, statuses
+
+PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
+CACHE_SECONDS = {"update": 10.0, "conversation": 10.0, "status.update": 1.0}  # an edit may follow an edit
+
+
+class SharedStatuses:
+    """Hydrated statuses (as nobody in particular sees them), loaded once however many streams ask at once."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[float, asyncio.Task]] = OrderedDict()
+
+    async def get(self, key: tuple, ttl: float, load: Callable[[], Awaitable[Status | None]]) -> Status | None:
+        """Return the cached value for key, loading it (once) when absent or expired."""
+        loop = asyncio.get_running_loop()
+        hit = self.entries.get(key)
+        if hit is None or hit[0] < loop.time() or (hit[1].done() and hit[1].exception() is not None):
+            hit = (loop.time() + ttl, loop.create_task(load()))
+            self.entries[key] = hit
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return await asyncio.shield(hit[1])  # a subscriber leaving must not cancel the load for the others
+
+
+def shared_statuses(ctx) -> SharedStatuses:
+    """The process-wide status cache of this app."""
+    return ctx.extras.setdefault("stream_statuses", SharedStatuses())
+
+
+async def _load(ctx, status_id: int) -> Status | None:
+    async with ctx.db.read() as conn:
+        row = await status_store.get_row(conn, status_id)
+        return None if row is None else (await status_store.hydrate(conn, [row], None))[0]
+
+
+def _flag(table, viewer, status_id: int):
+    return exists().where(and_(table.c.account_id == viewer, table.c.status_id == status_id))
+
+
+def _checks(s: Status, viewer_ids: list[int]):
+    """One query answering, for each viewer, what personalising this status needs (the viewer is a column here)."""
+    viewer = accounts.c.id
+    shown = s.reblog or s
+    mine = statuses.alias("mine")
+    columns = [
+        viewer.label("viewer"),
+        exists().where(and_(statuses.c.id == s.id, visible_to(viewer))).label("visible"),
+        exists().where(and_(mutes.c.account_id == viewer, mutes.c.target_account_id.in_({s.account_id, shown.account_id}))).label("muted"),
+        _flag(favourites, viewer, shown.id).label("favourited"),
+        _flag(bookmarks, viewer, shown.id).label("bookmarked"),
+        _flag(pins, viewer, shown.id).label("pinned"),
+        exists().where(and_(mine.c.account_id == viewer, mine.c.reblog_of_id == shown.id)).label("reblogged"),
+    ]
+    if s.in_reply_to_account_id is not None:
+        columns.append(exists().where(and_(
+            follows.c.account_id == viewer, follows.c.target_account_id == s.in_reply_to_account_id)).label("follows_to"))
+    return select(*columns).where(viewer.in_(viewer_ids))
+
+
+class Personaliser:
+    """Checks a status for every local subscriber who receives it at about the same moment, in one query."""
+
+    WINDOW = 0.005  # seconds to gather the subscribers one bus message reaches
+    CHUNK = 5000  # viewers per query, below every driver's parameter limit
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.pending: dict[tuple, tuple[set[int], asyncio.Future]] = {}
+
+    async def check(self, key: tuple, s: Status, viewer_id: int):
+        """The row of checks for one viewer (None if the account is gone), batched with the others asking."""
+        batch = self.pending.get(key)
+        if batch is None:
+            future = asyncio.get_running_loop().create_future()
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody left waiting is fine
+            batch = self.pending[key] = (set(), future)
+            asyncio.get_running_loop().create_task(self._run(key, s))
+        batch[0].add(viewer_id)
+        return (await asyncio.shield(batch[1])).get(viewer_id)
+
+    async def _run(self, key: tuple, s: Status) -> None:
+        await asyncio.sleep(self.WINDOW)
+        viewers, future = self.pending.pop(key)
+        try:
+            found = {}
+            ids = sorted(viewers)
+            async with self.ctx.db.read() as conn:
+                for start in range(0, len(ids), self.CHUNK):
+                    for row in await conn.execute(_checks(s, ids[start:start + self.CHUNK])):
+                        found[row.viewer] = row
+            future.set_result(found)
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+def personalise(row, viewer_id: int, s: Status, stream: str) -> Status | None:
+    """The status as this viewer sees it on this stream, or None when it must not be sent to them."""
+    if stream in PUBLIC_STREAMS or stream.startswith("hashtag"):
+        if s.visibility != "public" or s.reblog_of_id is not None:
+            return None
+    if row is None or not row.visible or row.muted:
+        return None
+    to = s.in_reply_to_account_id
+    if stream == "user" and s.reblog is None and to is not None and viewer_id not in (s.account_id, to) \
+            and to != s.account_id and not row.follows_to:
+        return None  # like the home feed: a reply to someone else shows only to those who follow them too
+    flags = dict(favourited=bool(row.favourited), bookmarked=bool(row.bookmarked), pinned=bool(row.pinned),
+                 reblogged=bool(row.reblogged))
+    if s.reblog is not None:
+        return dataclasses.replace(s, reblog=dataclasses.replace(s.reblog, **flags))
+    return dataclasses.replace(s, **flags)
+
+
+async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notification | None:
+    row = (await conn.execute(select(notifications).where(and_(
+        notifications.c.id == notification_id, notifications.c.account_id == viewer_id)))).first()
+    if row is None:
+        return None
+    sender = await account_store.get(conn, row.from_account_id)
+    if sender is None:
+        return None
+    status = None
+    if row.status_id:
+        status = await status_store.get_visible(conn, row.status_id, viewer_id)
+        if status is None:
+            return None  # the status is gone or no longer visible
+        if row.type == "reblog" and status.reblog is not None:
+            status = status.reblog
+    return Notification(id=row.id, type=row.type, created_at=row.created_at, account=sender, status=status)
+
+
+def dump(data) -> str:
+    """JSON-encode a payload as a string, as Mastodon's events carry it."""
+    return orjson.dumps(data).decode()
+
+
+async def render(ctx, viewer: Viewer, stream: str, message: dict) -> tuple[str, str | None] | None:
+    """Turn a bus message into (event, payload string) for this subscriber on this stream, or None to send nothing."""
+    event = str(message.get("event") or "")
+    if stream == "space":
+        payload = message.get("payload")
+        return event or "space", payload if isinstance(payload, str) or payload is None else dump(payload)
+    me, base = viewer.account.id, ctx.settings.base_url
+    if event == "delete":
+        return event, str(message["status_id"])
+    if event == "filters_changed":
+        return event, None
+    if event == "notification":
+        async with ctx.db.read() as conn:
+            found = await _notification_for(conn, me, int(message["notification_id"]))
+        return (event, dump(render_notification(found, base))) if found else None
+    if event not in CACHE_SECONDS:
+        return None
+    status_id = int(message["status_id"])
+    shared = await shared_statuses(ctx).get((event, status_id), CACHE_SECONDS[event], lambda: _load(ctx, status_id))
+    if shared is None:
+        return None
+    personaliser = ctx.extras.setdefault("stream_personaliser", Personaliser(ctx))
+    s = personalise(await personaliser.check((event, status_id), shared, me), me, shared, stream)
+    if s is None:
+        return None
+    if event != "conversation":
+        return event, dump(render_status(s, base))
+    others = {a.id: a for a in [s.account, *s.mentions] if a is not None and a.id != me}
+    return event, dump({
+        "id": str(s.id), "unread": s.account_id != me, "last_status": render_status(s, base),
+        "accounts": [render_account(a, base) for a in others.values()],
+    })
