@@ -285,6 +285,8 @@ async def test_websocket_reports_bad_requests_and_scopes(server, live):
             assert got["status"] == status and isinstance(got["error"], str), (request, got)
         await ws.send("not json")
         assert (await frame(ws))["status"] == 400
+        await ws.send(b'{"type": "subscribe", "stream": "nonsense"}')  # a binary frame is read like a text one
+        assert (await frame(ws))["status"] == 400
     notes_only = await server.user("notes", scopes="read:notifications")
     async with live.ws(notes_only.token) as ws:
         await ws.send(json.dumps({"type": "subscribe", "stream": "public"}))

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
+import weakref
 from dataclasses import dataclass
 
 import orjson
@@ -147,8 +150,38 @@ def _sse(event: str, payload: str | None) -> bytes:
     return f"event: {event}\ndata: {payload if payload is not None else 'undefined'}\n\n".encode()
 
 
+_event_sources: weakref.WeakSet = weakref.WeakSet()
+_hooked_loops: set[int] = set()
+
+
+def _end_event_sources_on_stop() -> None:
+    """On SIGTERM/SIGINT, end the open event streams: uvicorn waits for open responses and tells the app nothing."""
+    loop = asyncio.get_running_loop()
+    if id(loop) in _hooked_loops or threading.current_thread() is not threading.main_thread():
+        return
+    _hooked_loops.add(id(loop))
+
+    def end_all() -> None:
+        for session in list(_event_sources):
+            loop.create_task(session.close())
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue  # no server is handling the signal: leave the default alone
+
+        def handler(signum, frame, previous=previous) -> None:
+            with contextlib.suppress(RuntimeError):  # that loop has already closed
+                loop.call_soon_threadsafe(end_all)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
 async def _event_source(ctx, viewer: Viewer, stream: Stream):
     session = await Session(ctx, viewer).open()
+    _event_sources.add(session)
+    _end_event_sources_on_stop()
     try:
         await session.add(stream)
         yield b":)\n\n"  # subscribed: anything published from now on reaches this client
@@ -231,7 +264,7 @@ async def _deny(ws: WebSocket) -> None:
     await ws.close(code=1008)
 
 
-async def _handle(session: Session, ws: WebSocket, request: dict) -> None:
+async def _handle(session: Session, request: dict) -> None:
     kind, name = request.get("type"), str(request.get("stream") or "")
     if kind not in ("subscribe", "unsubscribe"):
         raise ApiError(400, "Unknown message type")
@@ -269,7 +302,7 @@ async def websocket_stream(ws: WebSocket) -> None:
 
     async def handle(request: dict) -> None:
         try:
-            await _handle(session, ws, request)
+            await _handle(session, request)
         except ApiError as exc:
             await ws.send_text(dump({"error": exc.error, "status": exc.status}))
 
@@ -277,9 +310,11 @@ async def websocket_stream(ws: WebSocket) -> None:
         if ws.query_params.get("stream"):
             await handle({**ws.query_params, "type": "subscribe"})
         while True:
-            text = await ws.receive_text()
+            incoming = await ws.receive()
+            if incoming["type"] == "websocket.disconnect":
+                break
             try:
-                request = orjson.loads(text)
+                request = orjson.loads(incoming.get("text") or incoming.get("bytes") or b"")
             except orjson.JSONDecodeError:
                 request = None
             await handle(request if isinstance(request, dict) else {})
