@@ -92,6 +92,7 @@ class Personaliser:
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self.pending: dict[tuple, tuple[set[int], asyncio.Future]] = {}
+        self.running: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
     async def check(self, key: tuple, s: Status, viewer_id: int):
         """The row of checks for one viewer (None if the account is gone), batched with the others asking."""
@@ -100,7 +101,9 @@ class Personaliser:
             future = asyncio.get_running_loop().create_future()
             future.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody left waiting is fine
             batch = self.pending[key] = (set(), future)
-            asyncio.get_running_loop().create_task(self._run(key, s))
+            task = asyncio.get_running_loop().create_task(self._run(key, s))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
         batch[0].add(viewer_id)
         return (await asyncio.shield(batch[1])).get(viewer_id)
 

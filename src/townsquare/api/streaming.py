@@ -152,6 +152,7 @@ def _sse(event: str, payload: str | None) -> bytes:
 
 _event_sources: weakref.WeakSet = weakref.WeakSet()
 _hooked_loops: set[int] = set()
+_closing: set = set()
 
 
 def _end_event_sources_on_stop() -> None:
@@ -163,7 +164,9 @@ def _end_event_sources_on_stop() -> None:
 
     def end_all() -> None:
         for session in list(_event_sources):
-            loop.create_task(session.close())
+            task = loop.create_task(session.close())
+            _closing.add(task)  # kept: the loop holds tasks only weakly
+            task.add_done_callback(_closing.discard)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(sig)
