@@ -135,6 +135,34 @@ async def test_user_stream_carries_notifications_too(server, live):
     assert json.loads(got["payload"])["type"] == "follow"
 
 
+async def test_reblogs_reach_followers_unless_the_original_author_is_muted(server, live):
+    alice, bob, carol, dan = (await server.user("alice"), await server.user("bob"), await server.user("carol"),
+                              await server.user("dan"))
+    await bob.post(f"/api/v1/accounts/{alice.id}/follow")
+    await bob.post(f"/api/v1/accounts/{dan.id}/mute")
+    carols, dans = await post(carol, "worth sharing"), await post(dan, "muted by bob")
+    async with live.ws(bob.token, "user") as ws:
+        await live.subscribed(events.home_channel(int(bob.id)))
+        await alice.post(f"/api/v1/statuses/{dans['id']}/reblog")
+        r = await alice.post(f"/api/v1/statuses/{carols['id']}/reblog")
+        got = await frame(ws)
+    wrapper = json.loads(got["payload"])
+    assert got["event"] == "update" and wrapper["id"] == r.json()["id"]
+    assert wrapper["reblog"]["id"] == carols["id"] and wrapper["account"]["id"] == alice.id
+
+
+async def test_user_stream_without_notification_scope_carries_no_notifications(server, live):
+    alice = await server.user("alice")
+    reader = await server.user("reader", scopes="read:statuses write")
+    async with live.ws(reader.token, "user") as ws:
+        await live.subscribed(events.home_channel(int(reader.id)))
+        assert server.ctx.bus.subscriber_count(events.notification_channel(int(reader.id))) == 0
+        await alice.post(f"/api/v1/accounts/{reader.id}/follow")  # a follow notification, not streamed
+        own = await post(reader, "my own status reaches my own stream")
+        got = await frame(ws)
+    assert got["event"] == "update" and json.loads(got["payload"])["id"] == own["id"]
+
+
 async def test_hashtag_and_public_streams_skip_private_statuses(server, live):
     alice, bob = await server.user("alice"), await server.user("bob")
     async with live.ws(bob.token) as ws:
