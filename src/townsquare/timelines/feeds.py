@@ -52,6 +52,9 @@ class FeedStore(Protocol):
     async def size(self, conn: AsyncConnection, feed: str) -> int:
         """How many entries a feed holds."""
 
+    async def holds(self, conn: AsyncConnection, feed: str, target_ids: set[int]) -> set[int]:
+        """Which of these statuses a feed already shows (as itself or through a reblog)."""
+
     async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
         """Remove an author's entries from one feed (after an unfollow, block, mute or list removal)."""
 
@@ -129,6 +132,15 @@ class SqlFeedStore:
     async def size(self, conn: AsyncConnection, feed: str) -> int:
         """How many entries a feed holds."""
         return (await conn.execute(select(func.count()).where(feed_entries.c.feed == feed))).scalar_one()
+
+    async def holds(self, conn: AsyncConnection, feed: str, target_ids: set[int]) -> set[int]:
+        """Which of these statuses a feed already shows (as itself or through a reblog)."""
+        if not target_ids:
+            return set()
+        rows = await conn.execute(select(feed_entries.c.status_id, feed_entries.c.reblog_of_id).where(and_(
+            feed_entries.c.feed == feed,
+            or_(feed_entries.c.status_id.in_(target_ids), feed_entries.c.reblog_of_id.in_(target_ids)))))
+        return {r.reblog_of_id or r.status_id for r in rows} & set(target_ids)
 
     async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
         """Remove an author's entries from one feed."""

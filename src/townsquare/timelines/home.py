@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.core.clock import aware, now
 from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import accounts, blocks, follows, list_accounts, lists, mutes, statuses
-from townsquare.timelines.feeds import Entry, FeedStore
+from townsquare.timelines.feeds import Entry, FeedStore, statuses_by
 from townsquare.timelines.recipients import home_key, list_key
 
 ACTIVITY_RESOLUTION = timedelta(hours=1)  # last_active_at is written at most this often per account
@@ -28,12 +28,20 @@ async def hybrid_followed_authors(conn: AsyncConnection, account_id: int, thresh
     return [r[0] for r in rows]
 
 
-def _hidden(reader_id: int):
-    author = statuses.c.account_id
+def _hides(reader_id: int, author):
     return or_(
         exists().where(and_(mutes.c.account_id == reader_id, mutes.c.target_account_id == author)),
         exists().where(and_(blocks.c.account_id == reader_id, blocks.c.target_account_id == author)),
         exists().where(and_(blocks.c.account_id == author, blocks.c.target_account_id == reader_id)),
+    )
+
+
+def _hidden(reader_id: int):
+    """True for a status by someone the reader muted or blocked (or is blocked by), or a reblog of one's status."""
+    original = statuses.alias("original")
+    return or_(
+        _hides(reader_id, statuses.c.account_id),
+        exists().where(and_(original.c.id == statuses.c.reblog_of_id, _hides(reader_id, original.c.account_id))),
     )
 
 
@@ -56,25 +64,62 @@ def _followed_statuses(reader_id: int, authors):
     )
 
 
+async def _repeats(conn: AsyncConnection, feeds: FeedStore, feed: str, reader_id: int, hybrid_authors: list[int],
+                   ids: list[int], rows) -> set[int]:
+    """Ids to drop so that a status shows once across the feed and the merge, as it does in a feed alone.
+
+    A merged reblog is dropped when the feed already shows its original, or when the merge shows it
+    (the original, or an earlier reblog, by a hybrid author); a fanned-out reblog of a hybrid author's
+    status is dropped when the merge shows that original.
+    """
+    reblogs = {r.id: r.reblog_of_id for r in rows if r.reblog_of_id}
+    fanned = {e.status_id: e.reblog_of_id for e in (await statuses_by(conn, ids)).values() if e.reblog_of_id}
+    targets = set(reblogs.values()) | set(fanned.values())
+    if not targets:
+        return set()
+    held = await feeds.holds(conn, feed, set(reblogs.values()))
+    first: dict[int, int] = {}
+    shown = _followed_statuses(reader_id, hybrid_authors).where(
+        or_(statuses.c.id.in_(targets), statuses.c.reblog_of_id.in_(targets)))
+    for r in await conn.execute(shown):
+        target = r.reblog_of_id or r.id
+        first[target] = min(first.get(target, r.id), r.id)
+    drop = {i for i, t in fanned.items() if first.get(t) == t}
+    drop |= {i for i, t in reblogs.items() if t in held or first.get(t) != i}
+    return drop
+
+
 async def read_feed(conn: AsyncConnection, feeds: FeedStore, feed: str, reader_id: int, hybrid_authors: list[int],
                     max_id: int | None, since_id: int | None, min_id: int | None, limit: int) -> list[int]:
     """One page of a feed, newest first, with the hybrid authors' posts merged in."""
-    ids = await feeds.page(conn, feed, max_id, since_id, min_id, limit)
     if not hybrid_authors:
-        return ids
-    query = _followed_statuses(reader_id, hybrid_authors)
-    col = statuses.c.id
-    if max_id is not None:
-        query = query.where(col < max_id)
-    if since_id is not None:
-        query = query.where(col > since_id)
-    if min_id is not None:
-        query = query.where(col > min_id).order_by(col.asc())
-    else:
-        query = query.order_by(col.desc())
-    extra = [r.id for r in await conn.execute(query.limit(limit))]
-    merged = sorted(set(ids) | set(extra), reverse=min_id is None)[:limit]
-    return sorted(merged, reverse=True)
+        return await feeds.page(conn, feed, max_id, since_id, min_id, limit)
+    ascending = min_id is not None
+    kept: list[int] = []
+    for _ in range(10):  # more windows only when repeats were dropped
+        ids = await feeds.page(conn, feed, max_id, since_id, min_id, limit)
+        query = _followed_statuses(reader_id, hybrid_authors)
+        col = statuses.c.id
+        if max_id is not None:
+            query = query.where(col < max_id)
+        if since_id is not None:
+            query = query.where(col > since_id)
+        if ascending:
+            query = query.where(col > min_id).order_by(col.asc())
+        else:
+            query = query.order_by(col.desc())
+        rows = (await conn.execute(query.limit(limit))).all()
+        # The next `limit` statuses of the merged stream; each source gave its next `limit`.
+        window = sorted({*ids, *(r.id for r in rows)}, reverse=not ascending)[:limit]
+        drop = await _repeats(conn, feeds, feed, reader_id, hybrid_authors, ids, rows)
+        kept.extend(i for i in window if i not in drop)
+        if len(kept) >= limit or len(window) < limit:
+            break
+        if ascending:
+            min_id = window[-1]
+        else:
+            max_id = window[-1]
+    return sorted(kept[:limit], reverse=True)
 
 
 def touch_due(last_active_at) -> bool:

@@ -99,6 +99,14 @@ class RedisFeedStore:
         """How many entries a feed holds."""
         return await self.redis.zcard(self._key(feed))
 
+    async def holds(self, conn: AsyncConnection, feed: str, target_ids: set[int]) -> set[int]:
+        """Which of these statuses a feed already shows (as itself or through a reblog)."""
+        targets = sorted(target_ids)
+        if not targets:
+            return set()
+        scores = await self.redis.zmscore(self._key(feed) + ":t", [_member(t) for t in targets])
+        return {t for t, score in zip(targets, scores) if score is not None}
+
     async def remove_author(self, conn: AsyncConnection, feed: str, author_id: int) -> None:
         """Remove an author's entries from one feed."""
         key = self._key(feed)
@@ -115,10 +123,12 @@ class RedisFeedStore:
 
     async def remove_status(self, conn: AsyncConnection, status_id: int) -> None:
         """Remove a status and its reblogs from every feed that may hold them."""
-        rows = (await conn.execute(select(statuses.c.id, statuses.c.account_id).where(
+        rows = (await conn.execute(select(statuses.c.id, statuses.c.account_id, statuses.c.reblog_of_id).where(
             (statuses.c.id == status_id) | (statuses.c.reblog_of_id == status_id)))).all()
         if not rows:
             return
+        # Removing a reblog frees its original in the feeds that held this reblog, so a later reblog can come in.
+        reblogged = next((r.reblog_of_id for r in rows if r.id == status_id), None)
         authors = list({r.account_id for r in rows})
         candidates = union(
             select(follows.c.account_id.label("rid"), select(1).scalar_subquery().label("kind"))
@@ -132,12 +142,19 @@ class RedisFeedStore:
             feeds.append(home_key(rid) if kind == 1 else list_key(rid))
         members = [_member(r.id) for r in rows]
         for start in range(0, len(feeds), BATCH):
+            chunk = feeds[start:start + BATCH]
             pipe = self.redis.pipeline(transaction=False)
-            for feed in feeds[start:start + BATCH]:
+            for feed in chunk:
                 key = self._key(feed)
                 pipe.zrem(key, *members)
                 pipe.zrem(key + ":t", _member(status_id))
-            await pipe.execute()
+            removed = (await pipe.execute())[0::2]
+            held = [feed for feed, n in zip(chunk, removed) if n]
+            if reblogged is not None and held:
+                pipe = self.redis.pipeline(transaction=False)
+                for feed in held:
+                    pipe.zrem(self._key(feed) + ":t", _member(reblogged))
+                await pipe.execute()
 
     async def clear(self, conn: AsyncConnection, feed: str) -> None:
         """Empty a feed."""
