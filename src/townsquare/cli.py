@@ -170,5 +170,13 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
         typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
 
 
+def _add_admin() -> None:
+    from townsquare.cli_admin import admin_app
+
+    app.add_typer(admin_app, name="admin")
+
+
+_add_admin()
+
 if __name__ == "__main__":
     app()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Scale-out mode: a redis:// URL moves feeds, the event bus, presence and rate limits to Redis.
     redis_url: str | None = None
     redis_prefix: str = "townsquare:"
+    # Moderation: purge suspended accounts after this many days (None: keep their data forever),
+    # and whether the public moderation log names the accounts acted on.
+    suspended_retention_days: int | None = None
+    moderation_log_show_targets: bool = False
 
     @property
     def effective_domain(self) -> str:
