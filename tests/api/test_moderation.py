@@ -60,6 +60,8 @@ async def test_report_is_filed_handled_and_resolved_by_an_action(server):
     assert warning["action"] == "silence" and warning["text"] == "Spamming pills"
     assert warning["status_ids"] == [bad["id"]] and warning["appeal"] is None
     assert warning["target_account"]["id"] == troll.id
+    groups = (await troll.get("/api/v2/notifications")).json()["notification_groups"]
+    assert [g["moderation_warning"]["action"] for g in groups if g["type"] == "moderation_warning"] == ["silence"]
 
     log = (await mod.get("/api/v1/admin/action_logs")).json()
     actions = [entry["action"] for entry in log]

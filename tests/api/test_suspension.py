@@ -65,6 +65,8 @@ async def _api_snapshot(star, fan, friend, anon, history, friend_post) -> dict:
         "search": await body(fan, "/api/v2/search?q=star"),
         "search_text": await body(fan, "/api/v2/search?q=public&type=statuses"),
         "fan_notifications": await body(fan, "/api/v1/notifications"),
+        "fan_unread": await body(fan, "/api/v1/notifications/unread_count"),
+        "fan_grouped": await body(fan, "/api/v2/notifications"),
         "friend_notifications": await body(friend, "/api/v1/notifications"),
     }
     for s in history:
@@ -129,6 +131,8 @@ async def test_suspended_account_is_invisible_everywhere_and_comes_back_exactly(
     assert star.id not in ids(found["accounts"])
     assert not star_ids & set(ids((await fan.get("/api/v2/search?q=public&type=statuses")).json()["statuses"]))
     assert (await fan.get("/api/v1/notifications")).json() == []  # all of fan's came from the star
+    assert (await fan.get("/api/v1/notifications/unread_count")).json() == {"count": 0}
+    assert (await fan.get("/api/v2/notifications")).json()["notification_groups"] == []
     notes = (await friend.get("/api/v1/notifications")).json()
     assert notes and all(n["account"]["id"] != star.id for n in notes)  # fan's follow is still there
     # The star can neither use its token nor sign in nor post.

@@ -74,6 +74,9 @@ accounts = Table(
     Column("silenced_at", TS, nullable=True),
     Column("sensitized_at", TS, nullable=True),
     Column("disabled_at", TS, nullable=True),
+    # Every status read asks "which accounts are suspended/silenced?": these keep that cheap.
+    Index(None, "suspended_at"),
+    Index(None, "silenced_at"),
 )
 
 oauth_apps = Table(

@@ -26,6 +26,8 @@ def upgrade() -> None:
     """Apply this revision."""
     for name in SANCTIONS:
         op.add_column('accounts', sa.Column(name, TS, nullable=True))
+    op.create_index(op.f('ix_accounts_suspended_at'), 'accounts', ['suspended_at'], unique=False)
+    op.create_index(op.f('ix_accounts_silenced_at'), 'accounts', ['silenced_at'], unique=False)
     op.add_column('notifications', sa.Column('account_warning_id', sa.BigInteger(), nullable=True))
     op.create_table('reports',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -118,6 +120,8 @@ def downgrade() -> None:
     op.drop_table('reports')
     with op.batch_alter_table('notifications') as batch:
         batch.drop_column('account_warning_id')
+    op.drop_index(op.f('ix_accounts_silenced_at'), table_name='accounts')
+    op.drop_index(op.f('ix_accounts_suspended_at'), table_name='accounts')
     with op.batch_alter_table('accounts') as batch:
         for name in SANCTIONS:
             batch.drop_column(name)
