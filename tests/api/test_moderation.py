@@ -49,6 +49,10 @@ async def test_report_is_filed_handled_and_resolved_by_an_action(server):
     assert resolved["action_taken"] is True and resolved["action_taken_by_account"]["username"] == "mod"
     assert ids((await mod.get("/api/v1/admin/reports")).json()) == []
     assert ids((await mod.get("/api/v1/admin/reports?resolved=true")).json()) == [report["id"]]
+    assert ids((await mod.get(f"/api/v1/admin/reports?resolved=true&target_account_id={troll.id}")).json()) == [report["id"]]
+    assert (await mod.get("/api/v1/admin/reports?resolved=true&target_account_id=nonsense")).json() == []
+    assert_error(await mod.put(f"/api/v1/admin/reports/{report['id']}", data={"category": "violation", "rule_ids[]": ["1"]}), 422)
+    assert (await mod.put(f"/api/v1/admin/reports/{report['id']}", data={"category": "other"})).json()["category"] == "other"
     reopened = (await mod.post(f"/api/v1/admin/reports/{report['id']}/reopen")).json()
     assert reopened["action_taken"] is False
     assert (await mod.post(f"/api/v1/admin/reports/{report['id']}/resolve")).json()["action_taken"] is True
@@ -65,8 +69,8 @@ async def test_report_is_filed_handled_and_resolved_by_an_action(server):
 
     log = (await mod.get("/api/v1/admin/action_logs")).json()
     actions = [entry["action"] for entry in log]
-    assert actions == ["resolve_report", "reopen_report", "silence", "unassign_report", "assign_to_self_report"]
-    silence = log[2]
+    assert actions == ["resolve_report", "reopen_report", "update_report", "silence", "unassign_report", "assign_to_self_report"]
+    silence = log[3]
     assert silence["actor"] == "mod" and silence["target_handle"] == "troll" and silence["category"] == "spam"
     assert silence["reason"] == "Spamming pills"
 
@@ -149,6 +153,7 @@ async def test_sensitive_marks_statuses_and_unsensitive_clears_it(server, anon):
 async def test_bad_actions_are_refused_and_change_nothing(server):
     _, troll, mod = await _cast(server)
     assert_error(await mod.post(f"/api/v1/admin/accounts/{troll.id}/action", data={"type": "explode"}), 422)
+    assert_error(await mod.post(f"/api/v1/admin/accounts/{troll.id}/action", data={"type": "silence", "category": "rude"}), 422)
     assert_error(await mod.post(f"/api/v1/admin/accounts/{troll.id}/action", data={"type": "silence", "report_id": "12345"}), 404)
     assert_error(await mod.post("/api/v1/admin/accounts/123456/action", data={"type": "silence"}), 404)
     assert_error(await mod.post(f"/api/v1/admin/accounts/{troll.id}/unsuspend"), 403)

@@ -83,7 +83,9 @@ async def change(conn: AsyncConnection, actor: Account | None, report_id: int, v
         category = values.get("category") or row.category
         if category not in CATEGORIES:
             raise unprocessable("Category is not included in the list")
-        values = {"category": category, "rule_ids": values.get("rule_ids", row.rule_ids) if category == "violation" else []}
+        if values.get("rule_ids"):
+            raise unprocessable("Rule ids must name the server's rules, and this server has none")
+        values = {"category": category, "rule_ids": []}
     else:
         raise ApiError(404, "Record not found")
     await conn.execute(update(reports).where(reports.c.id == report_id).values(updated_at=stamp, **values))

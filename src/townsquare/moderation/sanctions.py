@@ -52,6 +52,8 @@ async def take_action(conn: AsyncConnection, actor: Account | None, target: Acco
     """Apply a sanction, warn the account, resolve the report and log it; return the warning's id."""
     if kind not in ACTIONS:
         raise ApiError(422, "Validation failed: type must be one of none, sensitive, disable, silence, suspend")
+    if category not in (None, *audit.CATEGORIES):
+        raise ApiError(422, "Validation failed: category must be spam, legal, violation or other")
     check_may_act(actor, target)
     report = None
     if report_id is not None:

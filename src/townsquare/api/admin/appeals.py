@@ -6,13 +6,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.admin.common import staff_viewer
+from townsquare.api.admin.common import id_filter, staff_viewer
 from townsquare.api.deps import ctx_of, json, path_id
 from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_str, read_params
 from townsquare.api.serializers.admin import action_log, appeal as render_appeal
 from townsquare.core.errors import ApiError
-from townsquare.core.ids import parse_id
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.moderation import appeals as appeal_service
 from townsquare.moderation import audit
@@ -73,9 +72,7 @@ async def list_logs(request: Request) -> Response:
     await staff_viewer(request, "admin:read")
     p = await read_params(request)
     page = page_from(p, 40, 200)
-    query = audit.page_query(as_str(p.get("action"), "action", 40),
-                             parse_id(p.get("target_id")) if p.get("target_id") else None,
-                             parse_id(p.get("account_id")) if p.get("account_id") else None)
+    query = audit.page_query(as_str(p.get("action"), "action", 40), id_filter(p, "target_id"), id_filter(p, "account_id"))
     async with ctx_of(request).db.read() as conn:
         rows = ordered((await conn.execute(apply(query, action_logs.c.id, page))).all(), page)
     return paged(request, [action_log(r) for r in rows], p, rows[0].id if rows else None, rows[-1].id if rows else None)

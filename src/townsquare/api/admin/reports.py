@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.admin.common import staff_viewer
+from townsquare.api.admin.common import id_filter, staff_viewer
 from townsquare.api.deps import ctx_of, json, path_id
 from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_bool, as_list, as_str, read_params
@@ -41,10 +41,7 @@ async def list_reports(request: Request) -> Response:
     await staff_viewer(request, READ)
     p = await read_params(request)
     page = page_from(p, 100, 200)
-    query = report_service.list_query(
-        as_bool(p.get("resolved")),
-        parse_id(p.get("account_id")) if p.get("account_id") else None,
-        parse_id(p.get("target_account_id")) if p.get("target_account_id") else None)
+    query = report_service.list_query(as_bool(p.get("resolved")), id_filter(p, "account_id"), id_filter(p, "target_account_id"))
     async with ctx_of(request).db.read() as conn:
         rows = ordered((await conn.execute(apply(query, reports.c.id, page))).all(), page)
         items = await _render(conn, rows, ctx_of(request).settings.base_url)
