@@ -290,3 +290,30 @@ async def test_audit_log_is_append_only_in_the_database(server):
             async with server.ctx.db.write() as conn:
                 await conn.execute(text(statement))
     assert len((await mod.get("/api/v1/admin/action_logs")).json()) == 1
+
+
+HOSTILE = [{"type": ["suspend"]}, {"type": {"a": 1}}, {"report_id": {"x": 1}}, {"report_id": "１２"}, {"status_ids": "x"},
+           {"status_ids": [{"a": 1}]}, {"text": 12345}, {"text": ["a"]}, {"category": None}, {"category": ["spam"]},
+           {"account_id": ["1"]}, {"rule_ids": {"0": "x"}}, {"comment": "x" * 5000}, {"limit": "-5"}, {"max_id": "abc"},
+           {"state": ["pending"]}, {"resolved": "maybe"}, {"role_ids": [None]}, {"send_email_notification": "perhaps"}]
+
+
+async def test_hostile_parameters_never_crash_the_moderation_routes(server):
+    reporter, troll, mod = await _cast(server)
+    routes = [("post", "/api/v1/reports"), ("post", f"/api/v1/admin/accounts/{troll.id}/action"),
+              ("get", "/api/v1/admin/accounts"), ("get", "/api/v2/admin/accounts"), ("get", "/api/v1/admin/reports"),
+              ("get", "/api/v1/admin/appeals"), ("get", "/api/v1/admin/action_logs"), ("get", "/api/v1/instance/moderation_log"),
+              ("post", "/api/v1/account_warnings/1/appeal"), ("put", "/api/v1/admin/reports/1"),
+              ("post", f"/api/v1/admin/accounts/{troll.id}/unsilence"), ("delete", f"/api/v1/admin/accounts/{troll.id}")]
+    for method, url in routes:
+        for payload in HOSTILE:
+            user = reporter if url.startswith(("/api/v1/reports", "/api/v1/account_warnings")) else mod
+            kwargs = {"params": payload} if method == "get" else {"json": payload}
+            if method == "delete":
+                kwargs = {"params": {k: str(v) for k, v in payload.items()}}
+            r = await getattr(user, method)(url, **kwargs)
+            assert r.status_code < 500, (method, url, payload, r.text)
+            assert isinstance(r.json(), (dict, list))
+    # None of it sanctioned anyone.
+    seen = (await mod.get(f"/api/v1/admin/accounts/{troll.id}")).json()
+    assert not (seen["silenced"] or seen["suspended"] or seen["disabled"] or seen["sensitized"])
