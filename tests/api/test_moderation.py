@@ -317,3 +317,19 @@ async def test_hostile_parameters_never_crash_the_moderation_routes(server):
     # None of it sanctioned anyone.
     seen = (await mod.get(f"/api/v1/admin/accounts/{troll.id}")).json()
     assert not (seen["silenced"] or seen["suspended"] or seen["disabled"] or seen["sensitized"])
+
+
+async def test_purge_expired_takes_only_suspensions_past_the_retention_period(server):
+    from townsquare.moderation.purge import purge_expired
+
+    _, troll, mod = await _cast(server)
+    recent = await server.user("recent")
+    for target in (troll, recent):
+        await mod.post(f"/api/v1/admin/accounts/{target.id}/action", data={"type": "suspend"})
+    async with server.ctx.db.write() as conn:
+        await conn.execute(update(t.accounts).where(t.accounts.c.id == int(troll.id)).values(suspended_at=now() - timedelta(days=10)))
+        assert await purge_expired(conn, server.ctx.feeds, None) == []  # default: keep forever
+        assert await purge_expired(conn, server.ctx.feeds, 30) == []
+        assert await purge_expired(conn, server.ctx.feeds, 7) == ["troll"]
+    assert_error(await mod.get(f"/api/v1/admin/accounts/{troll.id}"), 404)
+    assert (await mod.get(f"/api/v1/admin/accounts/{recent.id}")).json()["suspended"] is True
