@@ -137,19 +137,16 @@ def accounts_token(
 
 @accounts_app.command("approve")
 def accounts_approve(username: str, data_dir: Optional[Path] = DataDir) -> None:
-    """Approve an account that signed up while registrations needed approval."""
-    from sqlalchemy import update
-
+    """Approve an account that signed up while registrations needed approval (logged in the audit log)."""
     from townsquare.core.errors import ApiError
+    from townsquare.moderation import sanctions
     from townsquare.storage import accounts as account_store
-    from townsquare.storage.tables import accounts
 
     async def work(conn):
         account = await account_store.by_username(conn, username)
         if account is None:
             raise ApiError(404, f"no account named {username}")
-        await conn.execute(update(accounts).where(accounts.c.id == account.id).values(approved=True))
-        return account
+        return await sanctions.approve(conn, None, account)
 
     account = _run_db(data_dir, work)
     typer.echo(f"approved {account.username} ({account.id})")
