@@ -148,19 +148,16 @@ def accounts_token(
 
 @accounts_app.command("approve")
 def accounts_approve(username: str, data_dir: Optional[Path] = DataDir) -> None:
-    """Approve an account that signed up while registrations needed approval."""
-    from sqlalchemy import update
-
+    """Approve an account that signed up while registrations needed approval (logged in the audit log)."""
     from townsquare.core.errors import ApiError
+    from townsquare.moderation import sanctions
     from townsquare.storage import accounts as account_store
-    from townsquare.storage.tables import accounts
 
     async def work(conn):
         account = await account_store.by_username(conn, username)
         if account is None:
             raise ApiError(404, f"no account named {username}")
-        await conn.execute(update(accounts).where(accounts.c.id == account.id).values(approved=True))
-        return account
+        return await sanctions.approve(conn, None, account)
 
     account = _run_db(data_dir, work)
     typer.echo(f"approved {account.username} ({account.id})")
@@ -184,6 +181,15 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
 from townsquare.cli_ops import register as _register_ops  # noqa: E402 - the commands live in their own module
 
 _register_ops(app)
+
+
+def _add_admin() -> None:
+    from townsquare.cli_admin import admin_app
+
+    app.add_typer(admin_app, name="admin")
+
+
+_add_admin()
 
 if __name__ == "__main__":
     app()

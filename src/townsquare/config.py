@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     feed_limit: int = 800
     active_days: int = 14
     hybrid_threshold: int = 10_000
+    # Moderation: purge suspended accounts after this many days (None: keep their data forever),
+    # and whether the public moderation log names the accounts acted on.
+    suspended_retention_days: int | None = None
+    moderation_log_show_targets: bool = False
 
     @property
     def effective_domain(self) -> str:

@@ -14,14 +14,19 @@ from starlette.responses import Response
 
 from townsquare import __version__
 from townsquare.api.deps import json
+from townsquare.api.admin import accounts as admin_accounts
+from townsquare.api.admin import appeals as admin_appeals
+from townsquare.api.admin import reports as admin_reports
 from townsquare.api.mastodon import (
     accounts,
     grouped_notifications,
     instance,
     lists,
+    moderation,
     notifications,
     personal,
     placeholders,
+    reports,
     search,
     social,
     statuses,
@@ -93,7 +98,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders, lists, streaming):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal,
+                   placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports, admin_appeals):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app

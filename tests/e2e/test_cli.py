@@ -75,4 +75,8 @@ asyncio.run(main())
     approved = _cli(live_server, "accounts", "approve", username)
     assert approved.returncode == 0 and f"approved {username}" in approved.stdout
     assert username not in _cli(live_server, "accounts", "pending").stdout
+    again = _cli(live_server, "accounts", "approve", username)
+    assert again.returncode == 1 and "not pending" in again.stderr
+    log = _cli(live_server, "admin", "log").stdout
+    assert any(f"\tsystem\tapprove\taccount:{username}\t" in line for line in log.splitlines())
     assert httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": username}).status_code == 200

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
     from townsquare.wiring import AppContext
 
 ANONYMOUS = Viewer(account=None, scopes=frozenset())
+RESTRICTED_PATHS = ("/api/v1/account_warnings",)
 
 
 def ctx_of(request: Request) -> AppContext:
@@ -53,6 +54,12 @@ async def get_viewer(request: Request, scope: str | None = None, *, required: bo
                 raise ApiError(401, "The access token is invalid")
             if account is not None and not account.approved:
                 raise ApiError(403, "Your login is currently pending approval")
+            if account is not None and not request.url.path.startswith(RESTRICTED_PATHS):
+                # A suspended or disabled account keeps its token only to read and appeal its warnings.
+                if account.suspended_at is not None:
+                    raise ApiError(401, "Your account is suspended")
+                if account.disabled_at is not None:
+                    raise ApiError(403, "Your login is currently disabled")
             cached = Viewer(account=account, scopes=frozenset(row.scopes.split()), token_id=row.id, app_id=row.app_id)
         request.state.viewer = cached
     if cached is ANONYMOUS:

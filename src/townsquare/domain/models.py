@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "moderation_warning")
 
 READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes", "notifications", "search", "statuses")
 WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses")
@@ -46,6 +46,10 @@ class Account:
     default_visibility: str = "public"
     default_sensitive: bool = False
     default_language: str | None = None
+    suspended_at: datetime | None = None
+    silenced_at: datetime | None = None
+    sensitized_at: datetime | None = None
+    disabled_at: datetime | None = None
 
     from_row = classmethod(_from_row)
 
@@ -53,6 +57,11 @@ class Account:
     def acct(self) -> str:
         """The handle as shown to local users."""
         return self.username
+
+    @property
+    def is_public(self) -> bool:
+        """Whether others may see the account: approved and not suspended."""
+        return bool(self.approved) and self.suspended_at is None
 
     @property
     def is_staff(self) -> bool:
@@ -125,6 +134,28 @@ class Notification:
     created_at: datetime
     account: Account
     status: Status | None = None
+    moderation_warning: AccountWarning | None = None
+
+
+@dataclass
+class AccountWarning:
+    """A moderation decision as shown to the account it concerns."""
+
+    id: int
+    target_account_id: int
+    action: str
+    text: str
+    status_ids: list
+    created_at: datetime
+    account_id: int | None = None
+    report_id: int | None = None
+    category: str = "other"
+    overruled_at: datetime | None = None
+    target_account: Account | None = None
+    appeal_text: str | None = None
+    appeal_state: str | None = None
+
+    from_row = classmethod(_from_row)
 
 
 GROUPABLE_TYPES = ("favourite", "reblog", "follow")

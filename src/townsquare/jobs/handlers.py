@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from townsquare.moderation.purge import purge_if_expired
+from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
 
@@ -23,8 +25,14 @@ async def handle_trim_feeds(ctx, conn, payload: dict) -> None:
     await ctx.feeds.trim(conn)
 
 
+async def handle_purge_suspended(ctx, conn, payload: dict) -> None:
+    """Purge an account whose suspension outlasted the retention period (a no-op if it was lifted)."""
+    await purge_if_expired(conn, ctx.feeds, int(payload["account_id"]), ctx.settings.suspended_retention_days)
+
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
+    PURGE_JOB: handle_purge_suspended,
 }

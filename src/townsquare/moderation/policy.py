@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, not_, or_
+from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from townsquare.storage.tables import blocks, follows, mentions, statuses
+from townsquare.storage.tables import accounts, blocks, follows, mentions, statuses
+
+
+def suspended_ids():
+    """A subquery of the ids of suspended accounts (hidden from everyone, deleted from nothing)."""
+    return select(accounts.c.id).where(accounts.c.suspended_at.is_not(None))
+
+
+def silenced_ids():
+    """A subquery of the ids of silenced accounts (their statuses reach only followers and mentions)."""
+    return select(accounts.c.id).where(accounts.c.silenced_at.is_not(None))
 
 
 def visible_to(viewer_id: int | None, table=statuses) -> ColumnElement[bool]:
     """A SQL condition true for the statuses of `table` that the viewer may see."""
     rule = _own_rule(viewer_id, table)
-    if viewer_id is None:
-        return rule  # a reblog anyone may see only wraps a public or unlisted status
-    # A reblog is visible only when the reblogged status is too (a blocker's post must not leak through it).
+    # A reblog is visible only when the reblogged status is too (a blocker's or a suspended author's post must not leak through it).
     inner = statuses.alias("reblogged")
     inner_visible = exists().where(and_(inner.c.id == table.c.reblog_of_id, _own_rule(viewer_id, inner)))
     return and_(rule, or_(table.c.reblog_of_id.is_(None), inner_visible))
 
 
 def _own_rule(viewer_id: int | None, table) -> ColumnElement[bool]:
+    # Sanctions are read here, at query time, so lifting one restores everything exactly.
+    not_suspended = table.c.account_id.not_in(suspended_ids())
+    not_silenced = table.c.account_id.not_in(silenced_ids())
     if viewer_id is None:
-        return table.c.visibility.in_(("public", "unlisted"))
+        return and_(not_suspended, not_silenced, table.c.visibility.in_(("public", "unlisted")))
     follows_author = exists().where(and_(follows.c.account_id == viewer_id, follows.c.target_account_id == table.c.account_id))
     mentioned = exists().where(and_(mentions.c.status_id == table.c.id, mentions.c.account_id == viewer_id))
     blocked = exists().where(
@@ -31,15 +42,17 @@ def _own_rule(viewer_id: int | None, table) -> ColumnElement[bool]:
         )
     )
     return and_(
+        not_suspended,
         or_(
             table.c.account_id == viewer_id,
             and_(
                 not_(blocked),
+                or_(not_silenced, follows_author, mentioned),
                 or_(
                     table.c.visibility.in_(("public", "unlisted")),
                     and_(table.c.visibility == "private", or_(follows_author, mentioned)),
                     and_(table.c.visibility == "direct", mentioned),
                 ),
             ),
-        )
+        ),
     )

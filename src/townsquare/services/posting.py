@@ -48,7 +48,7 @@ async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) 
         if len(parts) == 2 and parts[1].lower() != domain.lower():
             continue
         account = await account_store.by_username(conn, parts[0])
-        if account is not None and account.approved:
+        if account is not None and account.is_public:
             found[handle.lower()] = account
 
     def resolve(handle: str) -> str | None:

@@ -27,7 +27,7 @@ async def _row(conn: AsyncConnection, table, account_id: int, target_id: int):
 async def target_account(conn: AsyncConnection, target_id: int) -> Account:
     """Return an approved account or raise 404."""
     account = await account_store.get(conn, target_id)
-    if account is None or not account.approved:
+    if account is None or not account.is_public:
         raise not_found()
     return account
 

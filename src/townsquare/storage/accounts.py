@@ -15,11 +15,14 @@ async def get(conn: AsyncConnection, account_id: int) -> Account | None:
     return Account.from_row(row) if row else None
 
 
-async def get_many(conn: AsyncConnection, ids: set[int] | list[int]) -> dict[int, Account]:
-    """Return accounts by id for a set of ids."""
+async def get_many(conn: AsyncConnection, ids: set[int] | list[int], include_suspended: bool = False) -> dict[int, Account]:
+    """Return accounts by id for a set of ids (suspended ones only when asked: others must not see them)."""
     if not ids:
         return {}
-    rows = (await conn.execute(select(accounts).where(accounts.c.id.in_(list(ids))))).all()
+    query = select(accounts).where(accounts.c.id.in_(list(ids)))
+    if not include_suspended:
+        query = query.where(accounts.c.suspended_at.is_(None))
+    rows = (await conn.execute(query)).all()
     return {r.id: Account.from_row(r) for r in rows}
 
 
@@ -52,6 +55,7 @@ async def search(conn: AsyncConnection, query: str, limit: int, offset: int = 0)
         await conn.execute(
             select(accounts)
             .where(accounts.c.approved.is_(True))
+            .where(accounts.c.suspended_at.is_(None))
             .where(or_(accounts.c.username_lower.like(pattern, escape="\\"), func.lower(accounts.c.display_name).like(pattern, escape="\\")))
             .order_by(exact.desc(), accounts.c.followers_count.desc(), accounts.c.id)
             .limit(limit)

@@ -84,7 +84,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
 
     mention_rows = (await conn.execute(select(mentions).where(mentions.c.status_id.in_(ids)))).all()
     account_ids = {s.account_id for s in everything} | {m.account_id for m in mention_rows}
-    accounts_by_id = await account_store.get_many(conn, account_ids)
+    accounts_by_id = await account_store.get_many(conn, account_ids, include_suspended=True)
 
     tag_rows = (
         await conn.execute(
@@ -105,7 +105,10 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
 
     for s in everything:
         s.account = accounts_by_id.get(s.account_id)
-        s.mentions = [accounts_by_id[m.account_id] for m in mention_rows if m.status_id == s.id and m.account_id in accounts_by_id]
+        s.mentions = [accounts_by_id[m.account_id] for m in mention_rows
+                      if m.status_id == s.id and m.account_id in accounts_by_id and accounts_by_id[m.account_id].suspended_at is None]
+        if s.account is not None and s.account.sensitized_at is not None:
+            s.sensitive = True  # a moderator marked the author's media sensitive
         s.tags = sorted({name for sid, name in tag_rows if sid == s.id})
         s.application = apps.get(s.application_id) if s.application_id else None
         s.favourited = s.id in favourited

@@ -69,6 +69,14 @@ accounts = Table(
     Column("last_status_at", TS, nullable=True),
     Column("last_active_at", TS, nullable=True),
     Column("created_at", TS, nullable=False),
+    # Moderation state: set when a sanction applies, cleared when it is lifted; nothing else changes.
+    Column("suspended_at", TS, nullable=True),
+    Column("silenced_at", TS, nullable=True),
+    Column("sensitized_at", TS, nullable=True),
+    Column("disabled_at", TS, nullable=True),
+    # Every status read asks "which accounts are suspended/silenced?": these keep that cheap.
+    Index(None, "suspended_at"),
+    Index(None, "silenced_at"),
 )
 
 oauth_apps = Table(
@@ -239,6 +247,7 @@ notifications = Table(
     Column("type", String(30), nullable=False),
     _status_fk(nullable=True),
     Column("created_at", TS, nullable=False),
+    Column("account_warning_id", BigInteger, nullable=True),
     Index(None, "account_id", "id"),
 )
 
@@ -327,4 +336,69 @@ list_accounts = Table(
     Column("list_id", BigInteger, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
     Index(None, "account_id"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    _id(),
+    _account_fk(),
+    _account_fk("target_account_id"),
+    Column("status_ids", JSON, nullable=False, default=list),
+    Column("rule_ids", JSON, nullable=False, default=list),
+    Column("category", String(20), nullable=False, default="other"),
+    Column("comment", Text, nullable=False, default=""),
+    Column("forwarded", Boolean, nullable=False, default=False),
+    Column("assigned_account_id", BigInteger, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Column("action_taken_by_account_id", BigInteger, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Column("action_taken_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "target_account_id", "id"),
+)
+
+account_warnings = Table(
+    "account_warnings",
+    metadata,
+    _id(),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    _account_fk("target_account_id"),
+    Column("action", String(20), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("status_ids", JSON, nullable=False, default=list),
+    Column("report_id", BigInteger, ForeignKey("reports.id", ondelete="SET NULL"), nullable=True),
+    Column("category", String(20), nullable=False, default="other"),
+    Column("overruled_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "target_account_id", "id"),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("account_warning_id", BigInteger, ForeignKey("account_warnings.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("state", String(10), nullable=False, default="pending"),
+    Column("decided_by_account_id", BigInteger, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Column("decided_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
+
+# Append-only: no foreign keys (a purged account must not take its history with it), and the
+# migration installs triggers refusing UPDATE and DELETE.
+action_logs = Table(
+    "action_logs",
+    metadata,
+    _id(),
+    Column("account_id", BigInteger, nullable=True),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target_type", String(20), nullable=False),
+    Column("target_id", BigInteger, nullable=True),
+    Column("target_handle", String(100), nullable=True),
+    Column("category", String(20), nullable=False, default="other"),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
 )

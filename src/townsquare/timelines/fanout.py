@@ -43,7 +43,8 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
     followers = (await conn.execute(select(accounts.c.followers_count).where(accounts.c.id == status.account_id))).scalar() or 0
     hybrid = is_hybrid(followers, hybrid_threshold)
     recipients = feed_recipients(status, authors, active_days=active_days, hybrid=hybrid)
-    reached = await feeds.deliver(conn, entry_of(status), recipients)
+    # Direct messages live in conversations and notifications, never in home feeds (not even the author's).
+    reached = [] if status.visibility == "direct" else await feeds.deliver(conn, entry_of(status), recipients)
     await publish_new_status(conn, status, reached, hybrid)  # sent on the bus after the job commits
     if status.reblog_of_id is None and status.visibility in ("public", "unlisted", "private") and status.in_reply_to_id is None:
         subscribers = await conn.execute(

@@ -109,7 +109,7 @@ async def lookup(request: Request) -> Response:
         raise not_found()
     async with ctx.db.read() as conn:
         account = await account_store.by_username(conn, parts[0])
-    if account is None or not account.approved:
+    if account is None or not account.is_public:
         raise not_found()
     return json(render_account(account, ctx.settings.base_url))
 
@@ -145,7 +145,7 @@ async def familiar_followers(request: Request) -> Response:
 
 async def _account_or_404(conn, account_id: int):
     account = await account_store.get(conn, account_id)
-    if account is None or not account.approved:
+    if account is None or not account.is_public:
         raise not_found()
     return account
 

@@ -12,6 +12,7 @@ from townsquare.api.mastodon.common import paged
 from townsquare.api.mastodon.notifications import _filtered, _hydrate, _types, unread_rows
 from townsquare.api.params import read_params
 from townsquare.api.serializers.accounts import account as render_account
+from townsquare.api.serializers.accounts import account_warning
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.core.clock import iso
 from townsquare.core.errors import not_found
@@ -68,6 +69,8 @@ def _render(groups: dict[str, list], base: str) -> dict:
             "sample_account_ids": [render_id(a) for a in samples],
             "status_id": render_id(newest.status.id) if newest.status is not None else None,
         })
+        if newest.moderation_warning is not None:
+            out[-1]["moderation_warning"] = account_warning(newest.moderation_warning, base)
     return {
         "accounts": [render_account(a, base) for a in accounts.values()],
         "statuses": [render_status(s, base) for s in statuses.values()],

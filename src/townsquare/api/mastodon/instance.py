@@ -159,7 +159,7 @@ async def webfinger(request: Request) -> Response:
         raise not_found()
     async with ctx_of(request).db.read() as conn:
         account = await account_store.by_username(conn, parts[0])
-    if account is None or not account.approved:
+    if account is None or not account.is_public:
         raise not_found()
     return Response(
         content=json({

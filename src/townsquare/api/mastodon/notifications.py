@@ -15,6 +15,8 @@ from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.domain.models import NOTIFICATION_TYPES, Notification
+from townsquare.moderation.appeals import load_warnings
+from townsquare.moderation.policy import suspended_ids
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import notifications
@@ -26,6 +28,7 @@ async def _hydrate(conn, rows, viewer_id: int) -> list[Notification]:
     accounts = await account_store.get_many(conn, {r.from_account_id for r in rows})
     status_ids = list({r.status_id for r in rows if r.status_id})
     found = {s.id: s for s in await status_store.load_visible(conn, status_ids, viewer_id)}
+    warnings = await load_warnings(conn, [r.account_warning_id for r in rows if r.account_warning_id])
     out = []
     for r in rows:
         if r.from_account_id not in accounts:
@@ -35,7 +38,8 @@ async def _hydrate(conn, rows, viewer_id: int) -> list[Notification]:
             continue  # the status is gone or no longer visible
         if r.type == "reblog" and status is not None and status.reblog is not None:
             status = status.reblog  # Mastodon shows the reblogged status, not the reblog wrapper
-        out.append(Notification(id=r.id, type=r.type, created_at=r.created_at, account=accounts[r.from_account_id], status=status))
+        out.append(Notification(id=r.id, type=r.type, created_at=r.created_at, account=accounts[r.from_account_id], status=status,
+                                moderation_warning=warnings.get(r.account_warning_id) if r.account_warning_id else None))
     return out
 
 
@@ -79,7 +83,8 @@ async def unread_rows(conn, viewer_id: int, cap: int = 1000) -> list:
     from townsquare.services.personal import get_markers
 
     marker = await get_markers(conn, viewer_id, ["notifications"])
-    query = select(notifications).where(notifications.c.account_id == viewer_id)
+    # Notifications from suspended accounts are hidden, so they are not counted either.
+    query = select(notifications).where(notifications.c.account_id == viewer_id).where(notifications.c.from_account_id.not_in(suspended_ids()))
     if marker:
         query = query.where(notifications.c.id > marker[0].last_read_id)
     return (await conn.execute(query.order_by(notifications.c.id.desc()).limit(cap))).all()

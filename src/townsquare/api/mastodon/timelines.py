@@ -43,12 +43,34 @@ async def home(request: Request) -> Response:
         ctx.after_commit()
     async with ctx.db.read() as conn:
         hybrid = await hybrid_followed_authors(conn, viewer.account.id, s.hybrid_threshold)
-        ids = await read_feed(conn, ctx.feeds, home_key(viewer.account.id), viewer.account.id, hybrid,
-                              page.max_id, page.since_id, page.min_id, page.limit)
-        response = await statuses_response(request, conn, ids, viewer.account.id, p)
+        ids, scanned = await _visible_feed_page(ctx, conn, viewer.account.id, hybrid, page)
+        response = await statuses_response(request, conn, ids, viewer.account.id, p, scanned)
     if regenerating:
         response.status_code = 206
     return response
+
+
+async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page, rounds: int = 5) -> tuple[list[int], list[int]]:
+    """Read feed entries until a page of visible ones is found; hidden entries (a suspended author's) stay in the feed."""
+    visible: list[int] = []
+    scanned: list[int] = []
+    max_id = page.max_id
+    for _ in range(rounds):
+        batch = await read_feed(conn, ctx.feeds, home_key(viewer_id), viewer_id, hybrid, max_id, page.since_id,
+                                page.min_id, page.limit)
+        if not batch:
+            break
+        shown = {r[0] for r in await conn.execute(select(statuses.c.id).where(statuses.c.id.in_(batch)).where(visible_to(viewer_id)))}
+        scanned.extend(batch)
+        visible.extend(i for i in batch if i in shown)
+        # min_id pages read upwards from a fixed point: one round only, as before.
+        if page.min_id is not None or len(visible) >= page.limit or len(batch) < page.limit:
+            break
+        max_id = batch[-1]
+    visible = visible[: page.limit]
+    if visible and page.min_id is None:
+        scanned = scanned[: scanned.index(visible[-1]) + 1]
+    return visible, [scanned[0], scanned[-1]] if scanned else []
 
 
 async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: str | None = None) -> Response:
@@ -58,9 +80,10 @@ async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: s
         query = query.where(statuses.c.id < 0)  # no federation yet: nothing is remote
     if as_bool(p.get("only_media")):
         query = query.where(statuses.c.id < 0)  # no media attachments yet
+    query = query.where(visible_to(viewer_id))
     filt = _not_muted_or_blocked(viewer_id)
     if filt is not None:
-        query = query.where(filt).where(visible_to(viewer_id))
+        query = query.where(filt)
     if tag is not None:
         names = [tag.lower()] + [str(t).lower() for t in as_list(p.get("any"))]
         tagged = select(status_tags.c.status_id).join(tags, tags.c.id == status_tags.c.tag_id)

@@ -163,6 +163,8 @@ async def authorize_submit(request: Request) -> Response:
             return _page(request, app, scopes, hidden, username=username, error="Invalid username or password.", status=401)
         if not account.approved:
             return _page(request, app, scopes, hidden, username=username, error="Your account is pending approval.", status=403)
+        if account.suspended_at is not None or account.disabled_at is not None:
+            return _page(request, app, scopes, hidden, username=username, error="Your login is currently disabled.", status=403)
         code = await auth.create_code(conn, app.id, account.id, scopes, redirect_uri, p.get("code_challenge"), p.get("code_challenge_method"))
     if redirect_uri == auth.OOB:
         return _page(request, app, scopes, hidden, code=code)
@@ -211,6 +213,8 @@ async def token(request: Request) -> Response:
                 raise ApiError(400, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
             if not account.approved:
                 raise ApiError(403, "Your login is currently pending approval")
+            if account.suspended_at is not None or account.disabled_at is not None:
+                raise ApiError(403, "Your login is currently disabled")
             secret, row = await auth.issue_token(conn, app.id, account.id, scopes)
         elif grant == "client_credentials":
             scopes = auth.parse_scopes(p.get("scope") or p.get("scopes"), "read")

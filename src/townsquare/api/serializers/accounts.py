@@ -7,7 +7,7 @@ from datetime import datetime, time, timezone
 from townsquare.core.clock import aware, iso, iso_date
 from townsquare.core.html import plain_to_html
 from townsquare.core.ids import render_id
-from townsquare.domain.models import Account, Relationship
+from townsquare.domain.models import Account, AccountWarning, Relationship
 
 
 def _midnight(value: datetime) -> str:
@@ -91,4 +91,17 @@ def relationship(r: Relationship) -> dict:
         "domain_blocking": r.domain_blocking,
         "endorsed": r.endorsed,
         "note": r.note,
+    }
+
+
+def account_warning(w: AccountWarning, base_url: str) -> dict:
+    """Render an AccountWarning entity (the decision as its account sees it)."""
+    return {
+        "id": render_id(w.id),
+        "action": w.action,
+        "text": w.text,
+        "status_ids": [str(v) for v in (w.status_ids or [])] or None,
+        "target_account": account(w.target_account, base_url) if w.target_account else None,
+        "appeal": {"text": w.appeal_text, "state": w.appeal_state} if w.appeal_state else None,
+        "created_at": iso(w.created_at),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from townsquare.api.serializers.accounts import account as render_account
+from townsquare.api.serializers.accounts import account_warning
 from townsquare.core.clock import iso
 from townsquare.core.ids import render_id
 from townsquare.domain.models import Notification, Status, StatusEdit, group_key
@@ -57,7 +58,7 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
 
 def notification(n: Notification, base_url: str) -> dict:
     """Render a Notification entity."""
-    return {
+    data = {
         "id": render_id(n.id),
         "type": n.type,
         "created_at": iso(n.created_at),
@@ -65,6 +66,9 @@ def notification(n: Notification, base_url: str) -> dict:
         "account": render_account(n.account, base_url),
         "status": status(n.status, base_url) if n.status is not None else None,
     }
+    if n.moderation_warning is not None:
+        data["moderation_warning"] = account_warning(n.moderation_warning, base_url)
+    return data
 
 
 def status_edit(e: StatusEdit, base_url: str) -> dict:
