@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Scale-out mode: a redis:// URL moves feeds, the event bus, presence and rate limits to Redis.
     redis_url: str | None = None
     redis_prefix: str = "townsquare:"
+    # Spaces audio: HLS playlists and segments go to files under spaces_dir (default <data_dir>/spaces),
+    # which nginx can serve directly, or stay in memory with spaces_store="memory".
+    spaces_store: Literal["disk", "memory"] = "disk"
+    spaces_dir: Path | None = None
 
     @property
     def effective_domain(self) -> str:
