@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # which nginx can serve directly, or stay in memory with spaces_store="memory".
     spaces_store: Literal["disk", "memory"] = "disk"
     spaces_dir: Path | None = None
+    # Live audio rooms: listener presence expiry and sampling, reaction tick, and per-process load shedding.
+    spaces_presence_ttl: float = 60.0
+    spaces_count_interval: float = 5.0
+    spaces_reaction_tick: float = 1.0
+    spaces_join_rate: float = 20000.0  # joins/s per process before 503 + Retry-After (0 = unlimited)
+    spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
 
     @property
     def effective_domain(self) -> str:

@@ -23,10 +23,12 @@ from townsquare.api.mastodon import (
     placeholders,
     search,
     social,
+    spaces,
     statuses,
     timelines,
 )
 from townsquare.api.oauth import routes as oauth
+from townsquare.web import spaces as space_pages
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
 from townsquare.storage.db import migrate
@@ -60,11 +62,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await asyncio.to_thread(migrate, settings.effective_database_url)
         if ctx.jobs is not None:
             ctx.jobs.start()
+        if ctx.spaces is not None:
+            ctx.spaces.start()
         try:
             yield
         finally:
             if ctx.jobs is not None:
                 await ctx.jobs.stop()
+            if ctx.spaces is not None:
+                await ctx.spaces.close()
             await ctx.bus.close()
             await ctx.db.dispose()
 
@@ -90,7 +96,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders):
+    for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, spaces, space_pages, placeholders):
         app.include_router(module.router)
     app.add_middleware(StripTrailingSlash)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from townsquare.services.spaces import notify_followers
 from townsquare.timelines.fanout import fan_out_status
 
 
@@ -10,4 +11,9 @@ async def handle_fan_out_status(ctx, conn, payload: dict) -> None:
     await fan_out_status(conn, ctx.feeds, int(payload["status_id"]))
 
 
-HANDLERS = {"fan_out_status": handle_fan_out_status}
+async def handle_notify_space(ctx, conn, payload: dict) -> None:
+    """Notify one batch of a host's followers that their room is live."""
+    await notify_followers(conn, payload)
+
+
+HANDLERS = {"fan_out_status": handle_fan_out_status, "notify_space": handle_notify_space}
