@@ -27,6 +27,7 @@ from townsquare.api.mastodon import (
     statuses,
     timelines,
 )
+from townsquare.api import spaces_audio
 from townsquare.api.oauth import routes as oauth
 from townsquare.web import spaces as space_pages
 from townsquare.config import Settings
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         finally:
             if ctx.jobs is not None:
                 await ctx.jobs.stop()
+            if ctx.audio is not None:
+                await ctx.audio.close()
             if ctx.spaces is not None:
                 await ctx.spaces.close()
             await ctx.bus.close()
@@ -98,5 +101,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, spaces, space_pages, placeholders):
         app.include_router(module.router)
+    app.include_router(spaces_audio.router)
     app.add_middleware(StripTrailingSlash)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
+from townsquare.spaces.audio.hub import AudioHub
 from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.storage.db import Database
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
@@ -22,6 +23,7 @@ class AppContext:
     feeds: FeedStore
     bus: Bus = field(default_factory=MemoryBus)
     jobs: JobRunner | None = None
+    audio: AudioHub | None = None
     spaces: LiveRooms | None = None
     extras: dict = field(default_factory=dict)
 
@@ -37,6 +39,7 @@ def build_context(settings: Settings) -> AppContext:
     bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
     ctx = AppContext(settings=settings, db=db, feeds=SqlFeedStore(), bus=bus)
     ctx.spaces = build_live_rooms(settings, bus)
+    ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:
         ctx.jobs = JobRunner(db, HANDLERS, ctx)
     return ctx
