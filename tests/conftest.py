@@ -132,6 +132,8 @@ async def server(settings):
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
         yield Server(app, ctx, http)
     await ctx.jobs.stop()
+    if ctx.audio is not None:
+        await ctx.audio.close()  # rooms started by a test stop their pipeline threads
     await ctx.db.dispose()
 
 
