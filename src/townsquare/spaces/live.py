@@ -32,22 +32,33 @@ class LiveRooms:
         self.join_limit = TokenBucket(settings.spaces_join_rate)
         self.reaction_limit = TokenBucket(settings.spaces_reaction_rate)
         self._rooms: dict[int, tuple[float, Space | None]] = {}
+        self._loading: dict[int, asyncio.Future] = {}
         self._counts: dict[int, tuple[float, int]] = {}
         self._published: dict[int, int] = {}
         self._active: dict[int, float] = {}
         self._task: asyncio.Task | None = None
 
     async def room(self, db, space_id: int) -> Space | None:
-        """Return a room read at most about a second ago (one read serves every join in that second)."""
+        """Return a room read at most about a second ago; concurrent misses share one database read."""
         clock = time.monotonic()
         cached = self._rooms.get(space_id)
         if cached is not None and cached[0] > clock:
             return cached[1]
-        async with db.read() as conn:
-            space = await store.load(conn, space_id)
+        pending = self._loading.get(space_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(db, space_id))
+            self._loading[space_id] = pending
+        return await asyncio.shield(pending)
+
+    async def _load(self, db, space_id: int) -> Space | None:
+        try:
+            async with db.read() as conn:
+                space = await store.load(conn, space_id)
+        finally:
+            self._loading.pop(space_id, None)
         if len(self._rooms) > 10_000:
             self._rooms.clear()
-        self._rooms[space_id] = (clock + ROOM_CACHE_SECONDS, space)
+        self._rooms[space_id] = (time.monotonic() + ROOM_CACHE_SECONDS, space)
         return space
 
     def forget(self, space_id: int) -> None:
