@@ -58,6 +58,7 @@ async def test_listener_count_counts_each_listener_once(server):
     assert (await fan.post(f"/api/v1/spaces/{sid}/leave")).status_code == 200
     assert await server.ctx.spaces.listener_count(int(sid), fresh=True) == 1
     assert_error(await server.http.post(f"/api/v1/spaces/{sid}/leave"), 422)
+    assert_error(await server.http.post(f"/api/v1/spaces/{sid}/join", headers={"Authorization": "Bearer nope"}), 401)
 
 
 async def test_space_shows_the_sampled_listener_count(make_server):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 
@@ -14,6 +15,7 @@ from townsquare.storage.spaces import Space
 
 log = logging.getLogger("townsquare.spaces")
 ROOM_CACHE_SECONDS = 1.0
+TOKEN_CACHE_SECONDS = 60.0  # a revoked token may keep joining rooms (nothing else) for up to a minute
 
 
 def space_event(space_id: int, kind: str, data) -> dict:
@@ -33,6 +35,7 @@ class LiveRooms:
         self.reaction_limit = TokenBucket(settings.spaces_reaction_rate)
         self._rooms: dict[int, tuple[float, Space | None]] = {}
         self._loading: dict[int, asyncio.Future] = {}
+        self._tokens: dict[bytes, tuple[float, int]] = {}
         self._counts: dict[int, tuple[float, int]] = {}
         self._published: dict[int, int] = {}
         self._active: dict[int, float] = {}
@@ -60,6 +63,17 @@ class LiveRooms:
             self._rooms.clear()
         self._rooms[space_id] = (time.monotonic() + ROOM_CACHE_SECONDS, space)
         return space
+
+    def token_account(self, secret: str) -> int | None:
+        """Return the account id a bearer token was found to belong to within the last minute (0: no account)."""
+        found = self._tokens.get(hashlib.sha256(secret.encode()).digest())
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
+    def remember_token(self, secret: str, account_id: int) -> None:
+        """Remember a checked bearer token for a minute, so heartbeats and join storms skip the token lookup."""
+        if len(self._tokens) > 100_000:
+            self._tokens.clear()
+        self._tokens[hashlib.sha256(secret.encode()).digest()] = (time.monotonic() + TOKEN_CACHE_SECONDS, account_id)
 
     def forget(self, space_id: int) -> None:
         """Drop the cached copy of a room after this process changed it."""

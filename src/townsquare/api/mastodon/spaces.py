@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of, get_viewer, json, path_id
+from townsquare.api.deps import bearer, ctx_of, get_viewer, json, path_id
 from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_bool, as_str, read_params
 from townsquare.api.serializers.spaces import account_ids, space as render_space
@@ -207,6 +207,20 @@ async def _live_room(ctx, sid: int) -> Space:
     return s
 
 
+async def _listener_account(request: Request, ctx) -> int:
+    """Return the joining account's id (0 when anonymous), checking each token once a minute at most."""
+    secret = bearer(request)
+    if not secret:
+        return 0
+    known = ctx.spaces.token_account(secret)
+    if known is not None:
+        return known
+    viewer = await get_viewer(request, None, required=False)  # an invalid token is still a 401
+    account_id = viewer.account.id if viewer.account is not None else 0
+    ctx.spaces.remember_token(secret, account_id)
+    return account_id
+
+
 @router.post("/api/v1/spaces/{space_id}/join")
 async def join_space(request: Request, space_id: str) -> Response:
     """Join a live room as a listener (repeat as a heartbeat); no database write, answers with hls_url."""
@@ -214,12 +228,12 @@ async def join_space(request: Request, space_id: str) -> Response:
     if not ctx.spaces.join_limit.allow():
         raise _shed("joins")
     sid = path_id(space_id)
-    viewer = await get_viewer(request, None, required=False)
+    account_id = await _listener_account(request, ctx)
     p = await read_params(request)
     s = await _live_room(ctx, sid)
     listener = as_str(p.get("listener_id"), "listener_id")
-    if viewer.account is not None:
-        listener = f"a{viewer.account.id}"
+    if account_id:
+        listener = f"a{account_id}"
     elif listener is None or not LISTENER_ID.match(listener):
         listener = secrets.token_urlsafe(12)
     try:
@@ -238,9 +252,9 @@ async def join_space(request: Request, space_id: str) -> Response:
 async def leave_space(request: Request, space_id: str) -> Response:
     """Stop being counted as a listener of a room."""
     ctx, sid = ctx_of(request), path_id(space_id)
-    viewer = await get_viewer(request, None, required=False)
+    account_id = await _listener_account(request, ctx)
     p = await read_params(request)
-    listener = f"a{viewer.account.id}" if viewer.account is not None else as_str(p.get("listener_id"), "listener_id")
+    listener = f"a{account_id}" if account_id else as_str(p.get("listener_id"), "listener_id")
     if listener is None:
         raise ApiError(422, "Validation failed: listener_id is missing")
     try:
