@@ -69,8 +69,8 @@ def _load(port: int, request: bytes, connections: int, seconds: float, out) -> N
         conns = []
         for _ in range(connections):  # connect first, so connection setup is not part of the storm
             conns.append(await asyncio.open_connection("127.0.0.1", port))
-        for reader, writer in conns:  # one warm-up join each
-            await _join(reader, writer, request)
+        # One warm-up join each, all at once, so no connection sits idle past the server's keep-alive timeout.
+        await asyncio.gather(*[_join(reader, writer, request) for reader, writer in conns])
         started = time.perf_counter()
         deadline = started + seconds
 
