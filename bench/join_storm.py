@@ -5,7 +5,8 @@ Usage: .venv/bin/python bench/join_storm.py [--concurrency 256] [--seconds 10] [
 Starts a real `townsquare serve` on a free loopback port (SQLite in a temp dir, shedding off),
 creates and starts a room, then N keep-alive connections spread over P load processes POST
 /api/v1/spaces/ID/join as fast as they can. --auth joins with a bearer token (one token lookup per join);
---redis puts presence in Redis (a random key prefix, removed at the end). Prints one summary line.
+--redis puts presence in Redis (a random key prefix, removed at the end). Prints one summary line,
+including the server's CPU time per join (a figure that holds up when other work shares the machine).
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def _load(port: int, request: bytes, connections: int, seconds: float, out) -> N
     out.put(asyncio.run(main()))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Return the user+system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
@@ -141,9 +148,11 @@ def main() -> None:
             queue: multiprocessing.Queue = multiprocessing.Queue()
             share = [args.concurrency // args.processes + (i < args.concurrency % args.processes) for i in range(args.processes)]
             workers = [multiprocessing.Process(target=_load, args=(port, request, n, args.seconds, queue)) for n in share]
+            cpu_before = _cpu_seconds(server.pid)
             for w in workers:
                 w.start()
             results = [queue.get() for _ in workers]
+            server_cpu = _cpu_seconds(server.pid) - cpu_before  # includes the warm-up joins, counted below
             for w in workers:
                 w.join()
             latencies = [x for lat, _, _ in results for x in lat]
@@ -163,6 +172,8 @@ def main() -> None:
         "concurrency": args.concurrency, "presence": "redis" if args.redis else "memory",
         "auth": args.auth, "joins": len(latencies), "joins_per_s": round(len(latencies) / elapsed),
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1), "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "server_cpu_us_per_join": round(server_cpu / (len(latencies) + args.concurrency) * 1e6),
+        "joins_per_server_core_s": round((len(latencies) + args.concurrency) / server_cpu) if server_cpu else None,
         "errors": len(errors), "error_codes": {str(k): errors.count(k) for k in sorted(set(errors))},
         "listener_count_after": count,
     }
