@@ -3,13 +3,16 @@
 Each room decodes three Ogg/Opus speaker streams with PyAV (as browsers send them), resamples to 48 kHz mono,
 mixes them with numpy and the limiter, encodes AAC-LC at 40 kbps and packages 2 s MPEG-TS HLS segments
 into a memory store: the same code the live rooms run, minus the clock. With `--pcm` speakers send raw
-PCM instead (no decode). Usage: .venv/bin/python bench/spaces_pipeline.py [--seconds 60] [--pcm]
+PCM instead (no decode). `--live N` instead runs N real rooms on the clock (their own threads, 3 PCM
+speakers each fed in real time) and reports the CPU they used and whether every room kept up.
+Usage: .venv/bin/python bench/spaces_pipeline.py [--seconds 60] [--pcm] [--live N]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import threading
 import time
 from fractions import Fraction
 
@@ -18,7 +21,8 @@ import numpy as np
 
 from townsquare.spaces.audio import FRAME_SAMPLES, SAMPLE_RATE
 from townsquare.spaces.audio.mixer import Mixer
-from townsquare.spaces.audio.packager import AacEncoder, HlsPackager
+from townsquare.spaces.audio.packager import FRAMES_PER_SEGMENT, AacEncoder, HlsPackager
+from townsquare.spaces.audio.pipeline import RoomPipeline
 from townsquare.spaces.audio.store import MemorySegmentStore
 
 SPEAKERS = 3
@@ -92,12 +96,50 @@ def run_room(seconds: float, pcm: bool) -> float:
     return time.process_time() - started
 
 
+def run_live(rooms: int, seconds: float) -> None:
+    """Run `rooms` clock-driven pipelines with 3 real-time PCM speakers each; print CPU use and lag."""
+    store = MemorySegmentStore()
+    pipelines = [RoomPipeline(store, i, record=True) for i in range(rooms)]
+    signal = speech_like(1.0, 0)
+    inputs = [p.open_speaker("s16le")[0] for p in pipelines for _ in range(SPEAKERS)]
+    chunk = (signal[:960] * 32767).astype("<i2").tobytes()  # 20 ms
+    stop = threading.Event()
+
+    def feed() -> None:
+        start, sent = time.monotonic(), 0
+        while not stop.is_set():
+            for source in inputs:
+                source.feed(chunk)
+            sent += 1
+            stop.wait(max(0.0, start + sent * 0.02 - time.monotonic()))
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    cpu, wall = time.process_time(), time.monotonic()
+    feeder.start()
+    for pipeline in pipelines:
+        pipeline.start()
+    time.sleep(seconds)
+    produced = [p.produced / SAMPLE_RATE for p in pipelines]
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    stop.set()
+    for pipeline in pipelines:
+        pipeline.stop(ended=True)
+    segments = min(len(p.packager.entries) for p in pipelines)
+    print(f"{rooms} live rooms x {SPEAKERS} PCM speakers for {wall:.1f} s: {100 * cpu / wall:.0f}% of one core "
+          f"(feeder included), audio produced per room {min(produced):.1f}-{max(produced):.1f} s, "
+          f"{segments}+ segments of {FRAMES_PER_SEGMENT * FRAME_SAMPLES / SAMPLE_RATE:.2f} s each")
+
+
 def main() -> None:
     """Print the real-time factor and the rooms one core sustains."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--pcm", action="store_true", help="speakers send raw PCM (no Opus decode)")
+    parser.add_argument("--live", type=int, default=0, help="run this many real rooms on the clock instead")
     args = parser.parse_args()
+    if args.live:
+        run_live(args.live, args.seconds)
+        return
     cpu = run_room(args.seconds, args.pcm)
     factor = args.seconds / cpu
     ingest = "raw PCM" if args.pcm else "Ogg/Opus (decoded)"

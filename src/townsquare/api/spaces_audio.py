@@ -32,7 +32,7 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
     hub = getattr(ctx, "audio", None)
     try:
         sid = path_id(space_id)
-        viewer = await get_viewer(websocket, "write")  # type: ignore[arg-type]
+        viewer = await get_viewer(websocket, "write:statuses")  # type: ignore[arg-type]  # as the rooms API
         async with ctx.db.read() as conn:
             role = await speaker_role(conn, sid, viewer.account.id)
             state = await get_space_state(conn, sid)
