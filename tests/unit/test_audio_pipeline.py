@@ -179,3 +179,12 @@ def test_opus_ingest_decodes_streamed_chunks(tmp_path, suffix):
     assert np.count_nonzero(samples) == pytest.approx(SAMPLE_RATE, abs=1200)
     spectrum = np.abs(np.fft.rfft(samples[:SAMPLE_RATE]))
     assert abs(np.argmax(spectrum) - 600) < 3
+
+
+def test_garbage_claiming_to_be_ogg_is_ignored_without_blocking():
+    buffer = SpeakerBuffer(max_seconds=5, prebuffer_seconds=0)
+    source = SpeakerInput(buffer)
+    for _ in range(400):  # more messages than the decoder queue holds
+        source.feed(b"OggS" + b"\x00" * 500)
+    source.close()
+    assert source.format == "ogg" and buffer.pull(FRAME_SAMPLES) is None

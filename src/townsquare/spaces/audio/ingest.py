@@ -82,6 +82,8 @@ class SpeakerInput:
                 self._thread = threading.Thread(target=self._decode, name="spaces-decode", daemon=True)
                 self._thread.start()
         if self._reader is not None:
+            if not self._thread.is_alive():
+                return  # the decoder gave up on this stream (not audio it can read): ignore the rest
             try:
                 self._reader.messages.put_nowait(data)
             except queue.Full:
@@ -105,6 +107,8 @@ class SpeakerInput:
     def close(self) -> None:
         """End this speaker's stream; the decoder thread drains and stops."""
         if self._reader is not None:
+            if not self._thread.is_alive():
+                return  # the decoder gave up on this stream (not audio it can read): ignore the rest
             try:
                 self._reader.messages.put(None, timeout=1)
             except queue.Full:
