@@ -71,6 +71,7 @@ def sounds(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_two_speakers_are_heard_live_and_in_the_replay(live_server, sounds, tmp_path):
+    """The host speaks raw PCM, the guest Ogg/Opus as a browser would; a listener hears both."""
     speech, tone = sounds
     host_id, host, host_token = _person(live_server)
     guest_id, guest, guest_token = _person(live_server)
@@ -99,7 +100,7 @@ def test_two_speakers_are_heard_live_and_in_the_replay(live_server, sounds, tmp_
     speakers = [
         subprocess.Popen([*speak, str(speech), "--server", live_server.url, "--token", host_token],
                          env=live_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        subprocess.Popen([*speak, str(tone), "--server", live_server.url, "--token", guest_token],
+        subprocess.Popen([*speak, str(tone), "--opus", "--server", live_server.url, "--token", guest_token],
                          env=live_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
     ]
     for process in speakers:
