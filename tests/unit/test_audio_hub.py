@@ -51,3 +51,21 @@ async def test_hls_routes_cache_headers_and_content_types(server):
     for path in ("/spaces/9/seg4.ts", "/spaces/9/index.json", "/spaces/9/..%2Fsecret_key", "/spaces/x/live.m3u8"):
         missing = await server.http.get(path)
         assert missing.status_code == 404 and "error" in missing.json()
+
+
+async def test_a_live_room_resumes_after_a_restart_with_a_discontinuity(server):
+    host = await server.user("host")
+    sid = (await host.post("/api/v1/spaces", json={"title": "Restart", "record": True})).json()["id"]
+    assert (await host.post(f"/api/v1/spaces/{sid}/start")).status_code == 200
+    hub = server.ctx.audio
+    await asyncio.sleep(2.2)
+    await hub.close()  # the server stops while the room is live
+    assert not hub.is_running(int(sid))
+    first = await server.http.get(f"/spaces/{sid}/live.m3u8")  # a listener asks: the room resumes
+    assert first.status_code == 200 and hub.is_running(int(sid))
+    await asyncio.sleep(2.2)
+    await host.post(f"/api/v1/spaces/{sid}/end")
+    recording = (await server.http.get(f"/spaces/{sid}/recording.m3u8")).text
+    assert recording.count("#EXT-X-DISCONTINUITY") == 1 and recording.rstrip().endswith("#EXT-X-ENDLIST")
+    ended = await server.http.get(f"/spaces/{sid}/live.m3u8")
+    assert "#EXT-X-ENDLIST" in ended.text and not hub.is_running(int(sid))

@@ -81,8 +81,18 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
         source.close()
 
 
-def _hls(space_id: str, name: str, request_ctx) -> Response:
-    hub = getattr(request_ctx, "audio", None)
+async def _resume_if_live(ctx, hub, sid: int) -> None:
+    """After a restart nothing runs a live room until asked: the first listener's request resumes it."""
+    if hub.is_running(sid) or not hub.due_for_check(sid):
+        return
+    async with ctx.db.read() as conn:
+        state = await get_space_state(conn, sid)
+    if state is not None and state[0] == "live":
+        await hub.start_room(sid, state[1])
+
+
+async def _hls(space_id: str, name: str, ctx) -> Response:
+    hub = getattr(ctx, "audio", None)
     sid = path_id(space_id)
     if hub is None:
         raise ApiError(404, "Record not found")
@@ -93,6 +103,9 @@ def _hls(space_id: str, name: str, request_ctx) -> Response:
     else:
         raise ApiError(404, "Record not found")
     data = hub.store.get(sid, name)
+    if name == "live.m3u8" and (data is None or b"#EXT-X-ENDLIST" not in data):
+        await _resume_if_live(ctx, hub, sid)
+        data = data or hub.store.get(sid, name)
     if data is None:
         raise ApiError(404, "Record not found")
     if name == "recording.m3u8" and b"#EXT-X-ENDLIST" in data:
@@ -103,4 +116,4 @@ def _hls(space_id: str, name: str, request_ctx) -> Response:
 @router.get("/spaces/{space_id}/{name}")
 async def hls_object(space_id: str, name: str, request: Request) -> Response:
     """Serve a room's live or recording playlist, or one of its segments."""
-    return _hls(space_id, name, ctx_of(request))
+    return await _hls(space_id, name, ctx_of(request))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from townsquare.config import Settings
@@ -27,6 +28,7 @@ class AudioHub:
         self.store = store or make_store(settings)
         self._rooms: dict[int, RoomPipeline] = {}
         self._lock = asyncio.Lock()
+        self._checked: dict[int, float] = {}
 
     async def start_room(self, space_id: int, record: bool) -> None:
         """Start the room's pipeline if it is not running (after a restart it resumes with a discontinuity)."""
@@ -50,6 +52,16 @@ class AudioHub:
     def _close_idle(self, space_id: int) -> None:
         packager = HlsPackager(self.store, space_id, record=False)
         packager.finish(None, ended=True)
+
+    def due_for_check(self, space_id: int, every: float = 5.0) -> bool:
+        """Whether it is time to look up a room that is not running here (at most once per `every` seconds)."""
+        now = time.monotonic()
+        if now - self._checked.get(space_id, -every) < every:
+            return False
+        if len(self._checked) > 10000:  # requests for made-up ids must not grow this without bound
+            self._checked.clear()
+        self._checked[space_id] = now
+        return True
 
     def is_running(self, space_id: int) -> bool:
         """Whether this process runs the room's pipeline now."""
