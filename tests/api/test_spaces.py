@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
 from tests.api.conftest import assert_error
-from townsquare.storage.tables import jobs, notifications
-
-
-async def settle_all(server) -> None:
-    """Drain jobs until none is ready or running (the in-process runner may hold one while drain looks)."""
-    for _ in range(200):
-        await server.settle()
-        async with server.ctx.db.read() as conn:
-            busy = (await conn.execute(select(func.count()).select_from(jobs).where(jobs.c.state.in_(("ready", "running"))))).scalar()
-        if not busy:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("jobs did not finish")
+from townsquare.storage.tables import notifications
 
 
 async def make_space(user, **fields) -> dict:
@@ -135,7 +122,7 @@ async def test_followers_are_notified_when_a_space_starts(server):
         assert (await fan.post(f"/api/v1/accounts/{host.id}/follow")).status_code == 200
     await fans[2].post(f"/api/v1/accounts/{host.id}/mute")
     await live_space(host)
-    await settle_all(server)
+    await server.settle()
     for fan, expected in zip(fans, (1, 1, 0)):
         got = (await fan.get("/api/v1/notifications", params={"types[]": "space"})).json()
         assert len(got) == expected
@@ -155,7 +142,7 @@ async def test_follower_notifications_run_in_batches(server, monkeypatch):
         fan = await server.user(f"fan{i}")
         await fan.post(f"/api/v1/accounts/{host.id}/follow")
     await live_space(host)
-    await settle_all(server)
+    await server.settle()
     async with server.ctx.db.read() as conn:
         count = (await conn.execute(select(func.count()).select_from(notifications).where(notifications.c.type == "space"))).scalar()
     assert count == 5

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.api.conftest import assert_error
-from tests.api.test_spaces import live_space, make_space, settle_all
+from tests.api.test_spaces import live_space, make_space
 
 
 async def next_event(sub, timeout: float = 1.0) -> dict:
@@ -20,7 +20,7 @@ async def next_event(sub, timeout: float = 1.0) -> dict:
 async def test_join_answers_with_the_playlist_and_writes_nothing(server):
     host = await server.user("host")
     sid = (await live_space(host))["id"]
-    await settle_all(server)  # the follower-notification job is done before we watch the database
+    await server.settle()  # the follower-notification job is done before we watch the database
     statements = []
 
     def record(conn, cursor, statement, *args):
