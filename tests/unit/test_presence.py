@@ -8,7 +8,7 @@ import pytest
 from townsquare.config import Settings
 from townsquare.spaces.live import LiveRooms
 from townsquare.spaces.presence import MemoryPresence, RedisPresence
-from townsquare.spaces.reactions import ReactionCounter, TokenBucket, normalise
+from townsquare.spaces.reactions import ReactionCounter, RedisReactionTotals, TokenBucket, normalise
 from townsquare.timelines.bus import MemoryBus
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -117,3 +117,32 @@ def test_token_bucket_sheds_beyond_its_burst():
     bucket = TokenBucket(rate=5, burst=5)
     assert [bucket.allow() for _ in range(7)] == [True] * 5 + [False] * 2
     assert all(TokenBucket(rate=0).allow() for _ in range(100))
+
+
+async def test_reactions_from_several_processes_make_one_message_per_tick():
+    prefix, bus = f"test:{uuid.uuid4().hex}:", MemoryBus()
+    settings = Settings(spaces_count_interval=3600, spaces_reaction_tick=60)
+    one, two = (LiveRooms(settings, bus, MemoryPresence(30), RedisReactionTotals(REDIS_URL, prefix)) for _ in range(2))
+    sub = await bus.subscribe(["space:5"])
+    try:
+        for _ in range(3):
+            one.react(5, "👍")
+        two.react(5, "👍")
+        two.react(5, "🔥")
+        await two.tick()  # adds its counts and wins this tick's lock: it publishes the shared totals
+        await one.tick()  # adds its counts; the lock is taken, so it publishes nothing
+        _, first = await asyncio.wait_for(sub.__anext__(), 1)
+        assert first["payload"]["data"] == {"👍": 1, "🔥": 1}
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(sub.__anext__(), 0.1)
+        await one.shared_reactions.redis.delete(one.shared_reactions.lock_key)  # the next tick
+        await one.tick()
+        _, second = await asyncio.wait_for(sub.__anext__(), 1)
+        assert second["payload"]["data"] == {"👍": 3}
+        keys = [k.decode() async for k in one.shared_reactions.redis.scan_iter(match=f"{prefix}*")]
+        assert keys == [f"{prefix}spaces:reactions-lock"]
+    finally:
+        await sub.close()
+        await one.shared_reactions.redis.delete(one.shared_reactions.lock_key)
+        await one.close()
+        await two.close()

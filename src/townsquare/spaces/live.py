@@ -9,7 +9,7 @@ import time
 
 from townsquare.config import Settings
 from townsquare.spaces.presence import MemoryPresence, Presence, RedisPresence
-from townsquare.spaces.reactions import ReactionCounter, TokenBucket
+from townsquare.spaces.reactions import ReactionCounter, RedisReactionTotals, TokenBucket
 from townsquare.storage import spaces as store
 from townsquare.storage.spaces import Space
 
@@ -26,11 +26,13 @@ def space_event(space_id: int, kind: str, data) -> dict:
 class LiveRooms:
     """Per-process state of live rooms; presence is shared across processes when it lives in Redis."""
 
-    def __init__(self, settings: Settings, bus, presence: Presence | None = None):
+    def __init__(self, settings: Settings, bus, presence: Presence | None = None,
+                 shared_reactions: RedisReactionTotals | None = None):
         self.settings = settings
         self.bus = bus
         self.presence = presence or MemoryPresence(settings.spaces_presence_ttl)
         self.reactions = ReactionCounter()
+        self.shared_reactions = shared_reactions
         self.join_limit = TokenBucket(settings.spaces_join_rate)
         self.reaction_limit = TokenBucket(settings.spaces_reaction_rate)
         self._rooms: dict[int, tuple[float, Space | None]] = {}
@@ -120,8 +122,12 @@ class LiveRooms:
 
     async def tick(self) -> None:
         """Publish one reactions message per room that got any, and listener counts that changed."""
-        for space_id, counts in self.reactions.take().items():
-            await self.publish(space_id, "reactions", counts)
+        counts = self.reactions.take()
+        if self.shared_reactions is not None:  # several processes: sum in Redis, one of them publishes
+            await self.shared_reactions.push(counts)
+            counts = await self.shared_reactions.take_if_leader(self.settings.spaces_reaction_tick)
+        for space_id, room_counts in counts.items():
+            await self.publish(space_id, "reactions", room_counts)
         clock = time.monotonic()
         for space_id, until in list(self._active.items()):
             if until <= clock:
@@ -157,10 +163,14 @@ class LiveRooms:
                 pass
             self._task = None
         await self.presence.close()
+        if self.shared_reactions is not None:
+            await self.shared_reactions.close()
 
 
 def build_live_rooms(settings: Settings, bus) -> LiveRooms:
-    """Create the live-room state with Redis presence when Redis is configured, else in-process."""
+    """Create the live-room state: presence and reaction totals in Redis when it is configured, else in-process."""
     ttl = settings.spaces_presence_ttl
-    presence = RedisPresence(settings.redis_url, settings.redis_prefix, ttl) if settings.redis_url else MemoryPresence(ttl)
-    return LiveRooms(settings, bus, presence)
+    if not settings.redis_url:
+        return LiveRooms(settings, bus, MemoryPresence(ttl))
+    return LiveRooms(settings, bus, RedisPresence(settings.redis_url, settings.redis_prefix, ttl),
+                     RedisReactionTotals(settings.redis_url, settings.redis_prefix))

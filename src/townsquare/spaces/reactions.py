@@ -55,3 +55,57 @@ class TokenBucket:
             return False
         self.tokens -= cost
         return True
+
+
+class RedisReactionTotals:
+    """Reaction counts summed across server processes in Redis, published by one process per tick.
+
+    Every process adds its tick's counts to a per-room hash; the process that wins the tick's lock
+    takes the hashes and publishes, so a room gets one reactions message per tick however many
+    processes its listeners reach.
+    """
+
+    def __init__(self, redis_url: str, prefix: str):
+        import redis.asyncio as redis  # imported here so the embedded default never needs it
+
+        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=8, timeout=5)
+        self.redis = redis.Redis(connection_pool=pool)
+        self.prefix = prefix
+        self.rooms_key = f"{prefix}spaces:reacting"
+        self.lock_key = f"{prefix}spaces:reactions-lock"
+
+    def key(self, space_id: int) -> str:
+        """Return the Redis key of a room's pending reaction counts."""
+        return f"{self.prefix}space:{space_id}:reactions"
+
+    async def push(self, counts: dict[int, dict[str, int]]) -> None:
+        """Add this process's counts for the tick to the shared totals."""
+        if not counts:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for space_id, emojis in counts.items():
+            for emoji, n in emojis.items():
+                pipe.hincrby(self.key(space_id), emoji, n)
+            pipe.expire(self.key(space_id), 60)
+            pipe.sadd(self.rooms_key, space_id)
+        await pipe.execute()
+
+    async def take_if_leader(self, tick: float) -> dict[int, dict[str, int]]:
+        """Take every room's totals when this process wins this tick's lock; else return nothing."""
+        if not await self.redis.set(self.lock_key, b"1", nx=True, px=max(1, int(tick * 800))):
+            return {}
+        rooms = [int(r) for r in await self.redis.smembers(self.rooms_key)]
+        taken: dict[int, dict[str, int]] = {}
+        for space_id in rooms:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hgetall(self.key(space_id))
+            pipe.delete(self.key(space_id))
+            pipe.srem(self.rooms_key, space_id)
+            found, _, _ = await pipe.execute()
+            if found:
+                taken[space_id] = {k.decode(): int(v) for k, v in found.items()}
+        return taken
+
+    async def close(self) -> None:
+        """Close the Redis connection pool."""
+        await self.redis.aclose()
