@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from sqlalchemy import event
 
 from tests.api.conftest import assert_error
 from tests.api.test_spaces import live_space, make_space
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 async def next_event(sub, timeout: float = 1.0) -> dict:
@@ -140,3 +143,19 @@ async def test_a_listener_is_not_a_speaker(server):
     await fan.post(f"/api/v1/spaces/{sid}/join")
     space = (await fan.get(f"/api/v1/spaces/{sid}")).json()
     assert space["role"] == "listener" and fan.id not in [s["account"]["id"] for s in space["speakers"]]
+
+
+async def test_scale_out_presence_is_shared_through_redis(make_server):
+    prefix = f"test:{uuid.uuid4().hex}:"
+    one = await make_server(redis_url=REDIS_URL, redis_prefix=prefix, spaces_count_interval=0)
+    two = await make_server(redis_url=REDIS_URL, redis_prefix=prefix, spaces_count_interval=0)
+    host = await one.user("host")
+    sid = (await live_space(host))["id"]
+    first = (await one.http.post(f"/api/v1/spaces/{sid}/join")).json()
+    await two.http.post(f"/api/v1/spaces/{sid}/join")
+    await two.http.post(f"/api/v1/spaces/{sid}/join", data={"listener_id": first["listener_id"]})  # same listener
+    await two.ctx.spaces.presence.flush()
+    assert (await one.http.get(f"/api/v1/spaces/{sid}")).json()["listener_count"] == 2
+    await host.post(f"/api/v1/spaces/{sid}/end")
+    keys = [k async for k in one.ctx.spaces.presence.redis.scan_iter(match=f"{prefix}space:*")]
+    assert keys == []
