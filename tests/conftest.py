@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from townsquare.config import Settings
+from townsquare.core.clock import now
 from townsquare.main import create_app
 from townsquare.services import auth
 from townsquare.services.accounts import create_account
 from townsquare.storage.db import migrate
-from townsquare.storage.tables import metadata
+from townsquare.storage.tables import jobs, metadata
 from townsquare.wiring import build_context
 
 BACKEND = os.environ.get("TOWNSQUARE_TEST_BACKEND", "sqlite")
@@ -142,8 +144,15 @@ class Server:
         return User(str(account.id), username, token, self.http)
 
     async def settle(self) -> None:
-        """Run every due background job now."""
-        await self.ctx.jobs.drain()
+        """Run every due background job now, and wait for any the in-process runner is running meanwhile."""
+        for _ in range(500):
+            await self.ctx.jobs.drain()
+            # Drain skips a job the runner has claimed, and that job may queue another as it finishes.
+            busy = (jobs.c.state == "running") | ((jobs.c.state == "ready") & (jobs.c.run_at <= now()))
+            async with self.ctx.db.read() as conn:
+                if not (await conn.execute(select(func.count()).select_from(jobs).where(busy))).scalar():
+                    return
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -156,6 +165,8 @@ async def server(settings):
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
         yield Server(app, ctx, http)
     await ctx.jobs.stop()
+    if ctx.audio is not None:
+        await ctx.audio.close()  # rooms started by a test stop their pipeline threads
     await ctx.db.dispose()
 
 

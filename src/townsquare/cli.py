@@ -10,10 +10,17 @@ from typing import Optional
 import typer
 
 from townsquare.config import Settings
+from townsquare.spaces import cli_rooms
+from townsquare.spaces.audio.cli_speak import speak
 
 app = typer.Typer(help="Townsquare: a self-hostable social platform speaking the Mastodon API.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create accounts and tokens.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
+spaces_app = typer.Typer(help="Live audio rooms (Spaces).", no_args_is_help=True)
+app.add_typer(spaces_app, name="spaces")
+spaces_app.command("speak")(speak)
+for _name in ("create", "start", "end", "invite", "show"):
+    spaces_app.command(_name)(getattr(cli_rooms, _name))
 
 
 def _settings(data_dir: Optional[Path] = None, host: Optional[str] = None, port: Optional[int] = None) -> Settings:

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     # and whether the public moderation log names the accounts acted on.
     suspended_retention_days: int | None = None
     moderation_log_show_targets: bool = False
+    # Spaces audio: HLS playlists and segments go to files under spaces_dir (default <data_dir>/spaces),
+    # which nginx can serve directly, or stay in memory with spaces_store="memory".
+    spaces_store: Literal["disk", "memory"] = "disk"
+    spaces_dir: Path | None = None
+    # Live audio rooms: listener presence expiry and sampling, reaction tick, and per-process load shedding.
+    spaces_presence_ttl: float = 60.0
+    spaces_count_interval: float = 5.0
+    spaces_reaction_tick: float = 1.0
+    spaces_join_rate: float = 20000.0  # joins/s per process before 503 + Retry-After (0 = unlimited)
+    spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
 
     @property
     def effective_domain(self) -> str:

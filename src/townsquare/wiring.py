@@ -9,6 +9,8 @@ from functools import partial
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
+from townsquare.spaces.audio.hub import AudioHub
+from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.storage.db import Database
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
@@ -27,6 +29,8 @@ class AppContext:
     feeds: FeedStore
     bus: Bus = field(default_factory=MemoryBus)
     jobs: JobRunner | None = None
+    audio: AudioHub | None = None
+    spaces: LiveRooms | None = None
     extras: dict = field(default_factory=dict)
 
     def after_commit(self) -> None:
@@ -49,6 +53,8 @@ def build_context(settings: Settings) -> AppContext:
     else:
         feeds = SqlFeedStore(settings.feed_limit)
     ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus)
+    ctx.spaces = build_live_rooms(settings, bus)
+    ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:
         ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600})
     return ctx

@@ -38,6 +38,11 @@ async def make_server(settings):
     for ctx, http in made:
         await http.aclose()
         await ctx.jobs.stop()
+        if getattr(ctx, "audio", None) is not None:
+            await ctx.audio.close()  # rooms started by a test stop their pipeline threads
+        if ctx.spaces is not None:
+            await ctx.spaces.close()
+        await ctx.bus.close()
         await ctx.db.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
+from townsquare.services.spaces import notify_followers
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
 
@@ -30,9 +31,15 @@ async def handle_purge_suspended(ctx, conn, payload: dict) -> None:
     await purge_if_expired(conn, ctx.feeds, int(payload["account_id"]), ctx.settings.suspended_retention_days)
 
 
+async def handle_notify_space(ctx, conn, payload: dict) -> None:
+    """Notify one batch of a host's followers that their room is live."""
+    await notify_followers(conn, payload)
+
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
+    "notify_space": handle_notify_space,
 }

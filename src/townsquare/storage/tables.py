@@ -402,3 +402,30 @@ action_logs = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", TS, nullable=False),
 )
+
+spaces = Table(
+    "spaces",
+    metadata,
+    _id(),
+    _account_fk(),  # the host
+    Column("title", String(200), nullable=False),
+    Column("state", String(10), nullable=False, default="scheduled"),
+    Column("record", Boolean, nullable=False, default=False),
+    Column("scheduled_at", TS, nullable=True),
+    Column("started_at", TS, nullable=True),
+    Column("ended_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "state", "id"),
+    Index(None, "account_id", "id"),
+)
+
+space_members = Table(
+    "space_members",
+    metadata,
+    Column("space_id", BigInteger, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    _account_fk(),
+    Column("role", String(10), nullable=False),  # cohost | speaker | requested
+    Column("muted", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("space_id", "account_id"),
+)

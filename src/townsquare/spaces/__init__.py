@@ -1,0 +1,1 @@
+"""Live audio rooms: room state and roles, listener presence, reactions and the audio pipeline."""
