@@ -68,6 +68,9 @@ accounts = Table(
     Column("following_count", Integer, nullable=False, default=0),
     Column("last_status_at", TS, nullable=True),
     Column("last_active_at", TS, nullable=True),
+    # Set once an account's posts are merged at read time instead of fanned out; it stays set, so
+    # posts made while hybrid remain reachable even if the following shrinks below the threshold.
+    Column("feed_hybrid", Boolean, nullable=False, default=False),
     Column("created_at", TS, nullable=False),
     # Moderation state: set when a sanction applies, cleared when it is lifted; nothing else changes.
     Column("suspended_at", TS, nullable=True),

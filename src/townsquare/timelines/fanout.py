@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
@@ -40,8 +40,11 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
         original = (await conn.execute(select(statuses.c.account_id).where(statuses.c.id == status.reblog_of_id))).first()
         if original is not None:
             authors.append(original.account_id)
-    followers = (await conn.execute(select(accounts.c.followers_count).where(accounts.c.id == status.account_id))).scalar() or 0
-    hybrid = is_hybrid(followers, hybrid_threshold)
+    author = (await conn.execute(select(accounts.c.followers_count, accounts.c.feed_hybrid)
+                                 .where(accounts.c.id == status.account_id))).first()
+    hybrid = author is not None and hybrid_threshold > 0 and (author.feed_hybrid or is_hybrid(author.followers_count, hybrid_threshold))
+    if hybrid and not author.feed_hybrid:
+        await conn.execute(update(accounts).where(accounts.c.id == status.account_id).values(feed_hybrid=True))
     recipients = feed_recipients(status, authors, active_days=active_days, hybrid=hybrid)
     # Direct messages live in conversations and notifications, never in home feeds (not even the author's).
     reached = [] if status.visibility == "direct" else await feeds.deliver(conn, entry_of(status), recipients)

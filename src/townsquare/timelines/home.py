@@ -24,7 +24,7 @@ async def hybrid_followed_authors(conn: AsyncConnection, account_id: int, thresh
         select(follows.c.target_account_id)
         .join(accounts, accounts.c.id == follows.c.target_account_id)
         .where(follows.c.account_id == account_id)
-        .where(accounts.c.followers_count >= threshold))
+        .where(or_(accounts.c.followers_count >= threshold, accounts.c.feed_hybrid.is_(True))))
     return [r[0] for r in rows]
 
 
@@ -148,7 +148,7 @@ async def regenerate_home(conn: AsyncConnection, feeds: FeedStore, account_id: i
         .join(accounts, accounts.c.id == follows.c.target_account_id)
         .where(follows.c.account_id == account_id))
     if hybrid_threshold > 0:
-        followed = followed.where(accounts.c.followers_count < hybrid_threshold)
+        followed = followed.where(accounts.c.followers_count < hybrid_threshold).where(accounts.c.feed_hybrid.is_(False))
     exclusive = select(list_accounts.c.account_id).join(lists, lists.c.id == list_accounts.c.list_id).where(
         and_(lists.c.account_id == account_id, lists.c.exclusive.is_(True)))
     followed = followed.where(follows.c.target_account_id.not_in(exclusive))
@@ -177,7 +177,8 @@ async def list_hybrid_authors(conn: AsyncConnection, list_id: int, threshold: in
         return []
     rows = await conn.execute(
         select(list_accounts.c.account_id).join(accounts, accounts.c.id == list_accounts.c.account_id)
-        .where(list_accounts.c.list_id == list_id).where(accounts.c.followers_count >= threshold))
+        .where(list_accounts.c.list_id == list_id)
+        .where(or_(accounts.c.followers_count >= threshold, accounts.c.feed_hybrid.is_(True))))
     return [r[0] for r in rows]
 
 

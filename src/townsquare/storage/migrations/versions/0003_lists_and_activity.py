@@ -36,12 +36,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('list_id', 'account_id', name=op.f('pk_list_accounts'))
     )
     op.create_index(op.f('ix_list_accounts_account_id'), 'list_accounts', ['account_id'], unique=False)
+    op.add_column('accounts', sa.Column('feed_hybrid', sa.Boolean(), nullable=False, server_default=sa.false()))
     # Accounts that existed before activity was tracked count as active from now on.
     op.execute(sa.text("UPDATE accounts SET last_active_at = created_at WHERE last_active_at IS NULL"))
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table('accounts') as batch:
+        batch.drop_column('feed_hybrid')
     op.drop_index(op.f('ix_list_accounts_account_id'), table_name='list_accounts')
     op.drop_table('list_accounts')
     op.drop_index(op.f('ix_lists_account_id'), table_name='lists')
