@@ -13,10 +13,15 @@ READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "foll
 WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses")
 
 
+_FIELD_NAMES: dict[type, frozenset] = {}
+
+
 def _from_row(cls, row: Any):
     data = row._mapping if hasattr(row, "_mapping") else row
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in dict(data).items() if k in names})
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

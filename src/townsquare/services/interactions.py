@@ -9,7 +9,7 @@ from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import new_id
 from townsquare.domain.models import Account
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services.notify import notify
 from townsquare.storage.tables import bookmarks, favourites, pins, statuses
 
@@ -17,7 +17,7 @@ MAX_PINS = 5
 
 
 async def _visible(conn: AsyncConnection, viewer: Account, status_id: int):
-    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)), viewer_params(viewer.id))).first()
     if row is None:
         raise not_found()
     return row

@@ -12,7 +12,7 @@ from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.html import extract_mentions, render_text
 from townsquare.core.ids import new_id
 from townsquare.domain.models import VISIBILITIES, Account, Status
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services.notify import notify
 from townsquare.storage import accounts as account_store
 from townsquare.storage.job_rows import enqueue
@@ -96,7 +96,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
     _validate(draft, max_chars)
     parent = None
     if draft.in_reply_to_id is not None:
-        parent = (await conn.execute(select(statuses).where(statuses.c.id == draft.in_reply_to_id).where(visible_to(author.id)))).first()
+        parent = (await conn.execute(select(statuses).where(statuses.c.id == draft.in_reply_to_id).where(visible_to(author.id)), viewer_params(author.id))).first()
         if parent is None or parent.reblog_of_id is not None:
             raise not_found()
     visibility = draft.visibility or author.default_visibility or "public"
@@ -129,7 +129,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
 
 
 async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):
-    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)), viewer_params(viewer.id))).first()
     if row is None or row.reblog_of_id is not None:
         raise not_found()
     if row.account_id != viewer.id:
@@ -187,7 +187,7 @@ async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, 
 
 async def reblog(conn: AsyncConnection, viewer: Account, status_id: int, visibility: str | None, app_id: int | None) -> int:
     """Reblog a status (idempotent); return the id of the reblog."""
-    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)), viewer_params(viewer.id))).first()
     if target is None:
         raise not_found()
     if target.reblog_of_id is not None:
@@ -216,7 +216,7 @@ async def reblog(conn: AsyncConnection, viewer: Account, status_id: int, visibil
 
 async def unreblog(conn: AsyncConnection, viewer: Account, status_id: int, feeds: FeedStore) -> None:
     """Undo the viewer's reblog of a status, if any."""
-    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)))).first()
+    target = (await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer.id)), viewer_params(viewer.id))).first()
     if target is None:
         raise not_found()
     rows = (await conn.execute(select(statuses.c.id).where(and_(statuses.c.account_id == viewer.id, statuses.c.reblog_of_id == status_id)))).all()

@@ -8,7 +8,7 @@ from sqlalchemy import and_, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import (
     bookmarks,
@@ -31,7 +31,7 @@ async def get_row(conn: AsyncConnection, status_id: int):
 async def get_visible(conn: AsyncConnection, status_id: int, viewer_id: int | None) -> Status | None:
     """Return a hydrated status if it exists and the viewer may see it."""
     row = (
-        await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer_id)))
+        await conn.execute(select(statuses).where(statuses.c.id == status_id).where(visible_to(viewer_id)), viewer_params(viewer_id))
     ).first()
     if row is None:
         return None
@@ -43,7 +43,7 @@ async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | N
     if not ids:
         return []
     rows = (
-        await conn.execute(select(statuses).where(statuses.c.id.in_(ids)).where(visible_to(viewer_id)))
+        await conn.execute(select(statuses).where(statuses.c.id.in_(ids)).where(visible_to(viewer_id)), viewer_params(viewer_id))
     ).all()
     by_id = {r.id: r for r in rows}
     return await hydrate(conn, [by_id[i] for i in ids if i in by_id], viewer_id)

@@ -15,7 +15,7 @@ from townsquare.api.serializers.accounts import credential_account, relationship
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import apply, ordered, page_from
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services import accounts as account_service
 from townsquare.services import auth, relations
 from townsquare.storage import accounts as account_store
@@ -182,7 +182,7 @@ async def account_statuses(request: Request, account_id: str) -> Response:
         tagged = as_str(p.get("tagged"), "tagged", 200)
         if tagged:
             query = query.where(statuses.c.id.in_(select(status_tags.c.status_id).join(tags, tags.c.id == status_tags.c.tag_id).where(tags.c.name == tagged.lstrip("#").lower())))
-        rows = ordered((await conn.execute(apply(query, column, page))).all(), page)
+        rows = ordered((await conn.execute(apply(query, column, page), viewer_params(viewer_id))).all(), page)
         ids = [r.id for r in rows]
         cursors = [r.cursor for r in rows] if as_bool(p.get("pinned")) else ids
         return await statuses_response(request, conn, ids, viewer_id, p, cursors)

@@ -35,9 +35,10 @@ async def statuses_response(request: Request, conn, ids: list[int], viewer_id: i
     )
 
 
-async def account_rows_response(request: Request, conn, query, column, page: Page, params: dict) -> Response:
+async def account_rows_response(request: Request, conn, query, column, page: Page, params: dict,
+                                bind: dict | None = None) -> Response:
     """Page a query of (id, other) rows linking to accounts, paging by the linking rows' ids."""
-    rows = ordered((await conn.execute(apply(query, column, page))).all(), page)
+    rows = ordered((await conn.execute(apply(query, column, page), bind or {})).all(), page)
     by_id = await account_store.get_many(conn, [r.other for r in rows])
     base = ctx_of(request).settings.base_url
     return paged(request, [render_account(by_id[r.other], base) for r in rows if r.other in by_id], params,

@@ -14,7 +14,7 @@ from townsquare.api.serializers.statuses import status as render_status
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import follows, statuses, tags
@@ -72,6 +72,7 @@ async def search(request: Request) -> Response:
                 query = query.where(statuses.c.id < page.max_id)
             if page.min_id is not None:
                 query = query.where(statuses.c.id > page.min_id)
-            ids = [r[0] for r in await conn.execute(query.order_by(statuses.c.id.desc()).limit(page.limit).offset(page.offset))]
+            ids = [r[0] for r in await conn.execute(query.order_by(statuses.c.id.desc()).limit(page.limit).offset(page.offset),
+                                                    viewer_params(viewer_id))]
             result["statuses"] = [render_status(s, base) for s in await status_store.load_visible(conn, ids, viewer_id)]
     return json(result)

@@ -16,7 +16,7 @@ from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
 from townsquare.domain.models import StatusEdit
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services import interactions, posting
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import favourites, status_edits, statuses
@@ -225,7 +225,7 @@ async def _who(request: Request, status_id: str, reblogs: bool) -> Response:
         else:
             query = select(favourites.c.id, favourites.c.account_id.label("other")).where(favourites.c.status_id == sid)
             column = favourites.c.id
-        return await account_rows_response(request, conn, query, column, page, p)
+        return await account_rows_response(request, conn, query, column, page, p, viewer_params(viewer_id))
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by")

@@ -11,7 +11,7 @@ from townsquare.api.deps import ctx_of, get_viewer
 from townsquare.api.mastodon.common import statuses_response
 from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
-from townsquare.moderation.policy import visible_to
+from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
 from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
@@ -60,7 +60,7 @@ async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page,
                                 page.min_id, page.limit)
         if not batch:
             break
-        shown = {r[0] for r in await conn.execute(select(statuses.c.id).where(statuses.c.id.in_(batch)).where(visible_to(viewer_id)))}
+        shown = {r[0] for r in await conn.execute(select(statuses.c.id).where(statuses.c.id.in_(batch)).where(visible_to(viewer_id)), viewer_params(viewer_id))}
         scanned.extend(batch)
         visible.extend(i for i in batch if i in shown)
         # min_id pages read upwards from a fixed point: one round only, as before.
@@ -93,7 +93,7 @@ async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: s
         for excluded in as_list(p.get("none")):
             query = query.where(statuses.c.id.not_in(tagged.where(tags.c.name == str(excluded).lower())))
     async with ctx_of(request).db.read() as conn:
-        rows = ordered((await conn.execute(apply(query, statuses.c.id, page))).all(), page)
+        rows = ordered((await conn.execute(apply(query, statuses.c.id, page), viewer_params(viewer_id))).all(), page)
         return await statuses_response(request, conn, [r.id for r in rows], viewer_id, p)
 
 
