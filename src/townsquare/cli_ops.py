@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -42,7 +43,8 @@ async def _work(settings: Settings, batch: int) -> None:
 
     await asyncio.to_thread(migrate, settings.effective_database_url)
     ctx = build_context(settings.model_copy(update={"run_jobs_in_process": False}))
-    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic={"trim_feeds": 600})
+    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic={"trim_feeds": 600},
+                       stale_after=timedelta(seconds=settings.job_lease_seconds))
     ctx.jobs = runner
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

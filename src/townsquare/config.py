@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     feed_limit: int = 800
     active_days: int = 14
     hybrid_threshold: int = 10_000
+    # A job claimed longer ago than this is taken to belong to a worker that died, and runs again.
+    job_lease_seconds: int = 300
     # Moderation: purge suspended accounts after this many days (None: keep their data forever),
     # and whether the public moderation log names the accounts acted on.
     suspended_retention_days: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -56,5 +57,6 @@ def build_context(settings: Settings) -> AppContext:
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:
-        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600})
+        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600},
+                             stale_after=timedelta(seconds=settings.job_lease_seconds))
     return ctx

@@ -44,6 +44,8 @@ def cluster(tmp_path_factory):
         TOWNSQUARE_DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}",
         TOWNSQUARE_REDIS_URL=REDIS_URL, TOWNSQUARE_REDIS_PREFIX=prefix, TOWNSQUARE_RUN_JOBS_IN_PROCESS="false",
         TOWNSQUARE_SECRET_KEY="cluster-secret", TOWNSQUARE_DOMAIN="cluster.test", TOWNSQUARE_LOG_LEVEL="warning",
+        TOWNSQUARE_JOB_LEASE_SECONDS="3",  # a job held longer by a dead worker runs again after 3 s
+        TOWNSQUARE_HYBRID_THRESHOLD="1000000",  # the kill test fans out to 40,000 followers for real
     )
     data_dir = tmp / "data"
     accounts = [_cli_create(data_dir, env, "node") for _ in range(2)]  # also migrates the database
@@ -180,3 +182,68 @@ def _up(url: str) -> bool:
         return httpx.get(f"{url}/api/v1/instance", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_killing_a_worker_mid_job_loses_nothing(cluster, tmp_path):
+    """A worker killed with SIGKILL in the middle of a fan-out: the job runs again elsewhere and every feed gets the post."""
+    import signal
+
+    import asyncpg
+    import redis
+
+    pg_url = cluster["env"]["TOWNSQUARE_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+
+    def sql(query: str, *args):
+        async def run():
+            conn = await asyncpg.connect(pg_url)
+            try:
+                return await conn.fetch(query, *args)
+            finally:
+                await conn.close()
+        return asyncio.run(run())
+
+    env, data_dir = cluster["env"], cluster["data_dir"]
+    star_id, star_name, _ = _cli_create(data_dir, env, "star")
+    out = subprocess.run([*_townsquare_cmd(), "bench", "seed-followers", star_name, "--count", "40000",
+                          "--data-dir", str(data_dir)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    token = subprocess.run([*_townsquare_cmd(), "accounts", "token", star_name, "--data-dir", str(data_dir)],
+                           env=env, capture_output=True, text=True, timeout=60).stdout.strip().splitlines()[-1]
+    worker = cluster["worker"]
+    worker.send_signal(signal.SIGSTOP)  # the cluster's worker sleeps while a second one takes the job
+    doomed = None
+    try:
+        r = httpx.post(f"{cluster['urls'][0]}/api/v1/statuses", headers={"Authorization": f"Bearer {token}"},
+                       data={"status": "to forty thousand followers"})
+        assert r.status_code == 200, r.text
+        status_id = int(r.json()["id"])
+        doomed = subprocess.Popen([*_townsquare_cmd(), "worker", "--data-dir", str(data_dir), "--batch", "1"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        mine = "SELECT state FROM jobs WHERE kind = 'fan_out_status' AND payload->>'status_id' = $1"
+
+        def claimed():
+            return [r["state"] for r in sql(mine, str(status_id))] == ["running"]
+
+        assert wait_for(claimed, timeout=30, interval=0.02)
+        doomed.kill()  # SIGKILL: no cleanup, the transaction is cut off mid-way
+        doomed.wait(10)
+        left = len(sql(mine, str(status_id)))
+        assert left == 1, "the job finished before the kill; the test needs a bigger fan-out to catch it mid-way"
+    finally:
+        worker.send_signal(signal.SIGCONT)
+        if doomed is not None and doomed.poll() is None:
+            doomed.kill()
+
+    def done():
+        return not sql("SELECT id FROM jobs WHERE kind = 'fan_out_status'")
+
+    assert wait_for(done, timeout=90, interval=0.5)
+    followers = [r["account_id"] for r in sql("SELECT account_id FROM follows WHERE target_account_id = $1", int(star_id))]
+    client = redis.Redis.from_url(REDIS_URL)
+    pipe = client.pipeline(transaction=False)
+    for fid in followers:
+        pipe.zscore(f"{env['TOWNSQUARE_REDIS_PREFIX']}feed:home:{fid}", f"{status_id:020d}")
+    assert len(followers) == 40000
+    assert sum(1 for v in pipe.execute() if v is not None) == 40000
+    client.close()

@@ -24,9 +24,11 @@ Handler = Callable[[object, object, dict], Awaitable[None]]
 class JobRunner:
     """Runs jobs in-process: woken right after a commit, and polling as a safety net."""
 
-    def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20,
+    def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20, *,
+                 stale_after: timedelta = STALE_AFTER,
                  periodic: dict[str, float] | None = None):
         self.db = db
+        self.stale_after = stale_after  # a job claimed longer ago than this belongs to a dead worker
         self.periodic = dict(periodic or {})  # handler kind -> seconds between runs (maintenance, no job row)
         self._last_periodic: dict[str, float] = {}
         self.handlers = handlers
@@ -88,7 +90,7 @@ class JobRunner:
             query = (
                 select(jobs)
                 .where(and_(jobs.c.run_at <= stamp, (jobs.c.state == "ready") | (
-                    (jobs.c.state == "running") & (jobs.c.locked_at < stamp - STALE_AFTER))))
+                    (jobs.c.state == "running") & (jobs.c.locked_at < stamp - self.stale_after))))
                 .order_by(jobs.c.id)
                 .limit(self.batch)
             )
