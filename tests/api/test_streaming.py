@@ -10,12 +10,15 @@ import uuid
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import update
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.api.conftest import post
 from tests.conftest import REDIS_URL
 from townsquare.api import streaming
+from townsquare.core.clock import now
+from townsquare.storage.tables import accounts
 from townsquare.timelines import events
 
 WAIT = 10.0  # generous: a missing event fails the test, a slow one does not
@@ -297,6 +300,16 @@ async def test_websocket_refuses_bad_tokens(server, live, token):
         async with live.ws(token, "user"):
             pass
     assert caught.value.response.status_code == 403
+
+
+async def test_suspended_accounts_cannot_stream(server, live):
+    bob = await server.user("bob")
+    async with server.ctx.db.write() as conn:
+        await conn.execute(update(accounts).where(accounts.c.id == int(bob.id)).values(suspended_at=now()))
+    with pytest.raises(InvalidStatus):
+        async with live.ws(bob.token, "user"):
+            pass
+    assert (await bob.get("/api/v1/streaming/user")).status_code == 401
 
 
 async def test_websocket_reports_bad_requests_and_scopes(server, live):
