@@ -26,7 +26,9 @@ from townsquare.api.mastodon import (
     statuses,
     timelines,
 )
+from townsquare.api.bodylimit import BodyLimitMiddleware
 from townsquare.api.oauth import routes as oauth
+from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
 from townsquare.storage.db import migrate
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             if ctx.jobs is not None:
                 await ctx.jobs.stop()
             await ctx.bus.close()
+            await ctx.limiter.close()
             await ctx.db.dispose()
 
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -92,5 +95,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders):
         app.include_router(module.router)
-    app.add_middleware(StripTrailingSlash)
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.add_middleware(RateLimitMiddleware, ctx=ctx)
+    app.add_middleware(StripTrailingSlash)  # outermost: the limits see the normalised path
     return app
