@@ -44,8 +44,6 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
-    max_mentions: int = 50
-    max_hashtags: int = 30
 
     def rate_limit_overrides(self) -> dict[str, str | None]:
         """Return the configured "LIMIT/PERIOD" of each rate limit (None keeps the default)."""
