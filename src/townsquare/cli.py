@@ -48,7 +48,7 @@ def serve(
     application = create_app(settings, run_migrations=False)
     typer.echo(f"Townsquare is running at http://{settings.host}:{settings.port} (public URL {settings.base_url})", err=False)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
-                proxy_headers=True, access_log=False)
+                proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies, access_log=False)
 
 
 @app.command("migrate")

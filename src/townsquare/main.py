@@ -26,8 +26,9 @@ from townsquare.api.mastodon import (
     statuses,
     timelines,
 )
-from townsquare.api.bodylimit import BodyLimitMiddleware
+from townsquare.api.inputguard import InputGuardMiddleware
 from townsquare.api.oauth import routes as oauth
+from townsquare.api.openapi import describe_parameters
 from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     for module in (oauth, instance, accounts, statuses, timelines, notifications, grouped_notifications, social, search, personal, placeholders):
         app.include_router(module.router)
-    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    describe_parameters(app)
+    app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
     app.add_middleware(StripTrailingSlash)  # outermost: the limits see the normalised path
     return app

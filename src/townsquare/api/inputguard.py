@@ -1,4 +1,4 @@
-"""Refuses request bodies over the configured size with 413, without reading more than the limit."""
+"""Cheap checks before any work: bodies over the size limit (413), NUL characters in the path or query (400)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from townsquare.core.errors import ApiError
 _UPLOAD_PATH = re.compile(r"^/api/v\d+/media$")
 
 
-class BodyLimitMiddleware:
-    """Caps the body of every request: max_body_bytes, or max_upload_bytes for media uploads."""
+class InputGuardMiddleware:
+    """Caps the body of every request (max_body_bytes, or max_upload_bytes for media) and refuses NUL characters."""
 
     def __init__(self, app, max_body: int, max_upload: int) -> None:
         self.app = app
@@ -23,6 +23,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            # PostgreSQL cannot store or compare text with NUL; no legitimate client sends one.
+            await _send_error(send, 400, "Invalid request parameters: NUL characters are not allowed")
+            return
         limit = self.max_upload if _UPLOAD_PATH.match(scope.get("path", "")) else self.max_body
         message = f"Request body is too large (maximum is {limit} bytes)"
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -32,7 +36,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_big = False
             if too_big:
-                await _send_413(send, message)
+                await _send_error(send, 413, message)
                 return
         seen = 0
 
@@ -48,8 +52,8 @@ class BodyLimitMiddleware:
         await self.app(scope, capped_receive, send)
 
 
-async def _send_413(send, message: str) -> None:
+async def _send_error(send, status: int, message: str) -> None:
     body = orjson.dumps({"error": message})
-    await send({"type": "http.response.start", "status": 413, "headers": [
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
