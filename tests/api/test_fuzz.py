@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.conftest import BACKEND, PG_ADMIN_URL, _pg_admin
 
 _spec = importlib.util.spec_from_file_location("bench_fuzz", Path(__file__).resolve().parents[2] / "bench" / "fuzz.py")
 fuzz_script = importlib.util.module_from_spec(_spec)
+sys.modules["bench_fuzz"] = fuzz_script  # dataclasses look their module up while the script loads
 _spec.loader.exec_module(fuzz_script)
 
 
