@@ -212,6 +212,15 @@ async def test_oversized_bodies_are_refused_with_413(server):
     assert (await poster.get(f"/api/v1/accounts/{poster.id}")).json()["statuses_count"] == 0
 
 
+async def test_text_that_merely_looks_like_markup_is_kept(server):
+    me = await server.user("me")
+    r = await me.patch("/api/v1/accounts/update_credentials", data={"display_name": "I <3 a < b & c > d",
+                                                                     "fields_attributes[0][name]": "x < y, 1<2",
+                                                                     "fields_attributes[0][value]": "1 < 2"})
+    assert r.json()["display_name"] == "I <3 a < b & c > d"
+    assert r.json()["fields"][0]["name"] == "x < y, 1<2" and r.json()["fields"][0]["value"] == "<p>1 &lt; 2</p>"
+
+
 async def test_profile_limits(server):
     me = await server.user("me")
     for data, message in (({"display_name": "x" * 31}, "Display name"), ({"note": "x" * 501}, "Note"),
