@@ -1,6 +1,6 @@
 """Fuzzing: schemathesis against Townsquare's own OpenAPI schema, looking for 5xx answers and malformed errors.
 
-Usage: .venv/bin/python bench/fuzz.py [--examples N] [--database-url URL | --base-url URL --token TOKEN]
+Usage: .venv/bin/python bench/fuzz.py [--examples N] [--anonymous] [--database-url URL | --base-url URL --token TOKEN]
 Without --base-url it starts a throwaway `townsquare serve` (SQLite in a temp dir, or an empty database
 given by --database-url) with one account.
 Prints operations tried, examples sent, and every failure (5xx, or an error status without {"error": ...}).
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=50)
     parser.add_argument("--base-url")
     parser.add_argument("--token")
+    parser.add_argument("--anonymous", action="store_true", help="send no token (exercises the 401 paths)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...)")
     args = parser.parse_args()
     started = time.monotonic()
@@ -150,7 +151,7 @@ def main() -> None:
     else:
         env = {"TOWNSQUARE_DATABASE_URL": args.database_url} if args.database_url else {}
         with running_server(env) as (base, token, log_path):
-            report = fuzz(base, token, args.examples)
+            report = fuzz(base, None if args.anonymous else token, args.examples)
             log = log_path.read_text(errors="replace")
     print(f"operations tried: {report.operations}")
     print(f"examples sent:    {report.examples} ({args.examples} positive + {args.examples} negative max per operation)")
