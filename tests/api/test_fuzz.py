@@ -35,3 +35,19 @@ def test_schemathesis_finds_no_server_errors():
     assert report.failures == []
     assert sum(report.statuses.values()) == report.examples
     assert "Traceback" not in log, log[-3000:]
+
+
+async def test_what_fuzzing_found_stays_fixed(server):
+    alice = await server.user("alice")
+    # NUL characters crashed PostgreSQL queries (POST /oauth/revoke); now refused the same way on every backend.
+    r = await server.http.post("/oauth/revoke", data={"client_id": "a\x00b", "client_secret": "x", "token": "t"})
+    assert r.status_code == 400 and "NUL" in r.json()["error"]
+    r = await alice.post("/api/v1/statuses", json={"status": "hi\u0000there"})
+    assert r.status_code == 400 and "NUL" in r.json()["error"]
+    r = await server.http.get("/api/v1/tags/a%00b")
+    assert r.status_code == 400 and "NUL" in r.json()["error"]
+    # An offset past a 64-bit integer overflowed SQLite (GET /api/v1/accounts/search).
+    r = await alice.get("/api/v1/accounts/search", params={"q": "a", "offset": str(2**70)})
+    assert r.status_code == 422 and "offset" in r.json()["error"]
+    assert (await alice.get("/api/v1/accounts/search", params={"q": "a", "offset": "100000"})).status_code == 200
+    assert (await alice.get(f"/api/v1/accounts/{alice.id}")).json()["statuses_count"] == 0
