@@ -67,3 +67,38 @@ async def test_memory_window_resets_at_the_period_boundary():
     now[0] = 5000.0
     await limiter.hit([])
     assert all(reset > 5000.0 for _, reset in limiter.counts.values())
+
+
+async def test_redis_counters_are_shared_and_prefixed():
+    import uuid
+
+    import redis.asyncio as redis
+
+    from townsquare.ratelimit.limiter import RedisRateLimiter
+
+    prefix = f"test-{uuid.uuid4().hex}:"
+    one, two = RedisRateLimiter("redis://127.0.0.1:6379/0", prefix), RedisRateLimiter("redis://127.0.0.1:6379/0", prefix)
+    rule = Rule("r", 3, 60)
+    try:
+        counts = [(await limiter.hit([(rule, "k"), (Rule("s", 9, 60), "k")]))[0].count for limiter in (one, two, one)]
+        assert counts == [1, 2, 3]
+        client = redis.from_url("redis://127.0.0.1:6379/0")
+        keys = [k.decode() async for k in client.scan_iter(f"{prefix}*")]
+        assert len(keys) == 2 and all(k.startswith(f"{prefix}ratelimit:") for k in keys)
+        assert 0 < await client.ttl(keys[0]) <= 65
+        await client.delete(*keys)
+        await client.aclose()
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_unreachable_redis_lets_requests_through():
+    from townsquare.ratelimit.limiter import RedisRateLimiter
+
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", "test:")
+    try:
+        [decision] = await limiter.hit([(Rule("r", 1, 60), "k")])
+        assert decision.allowed and decision.remaining == 1
+    finally:
+        await limiter.close()
