@@ -1,6 +1,6 @@
 """Fuzzing: schemathesis against Townsquare's own OpenAPI schema, looking for 5xx answers and malformed errors.
 
-Usage: .venv/bin/python bench/fuzz.py [--examples N] [--anonymous] [--database-url URL | --base-url URL --token TOKEN]
+Usage: .venv/bin/python bench/fuzz.py [--examples N] [--random] [--anonymous] [--database-url URL | --base-url URL --token TOKEN]
 Without --base-url it starts a throwaway `townsquare serve` (SQLite in a temp dir, or an empty database
 given by --database-url) with one account.
 Prints operations tried, examples sent, and every failure (5xx, or an error status without {"error": ...}).
@@ -86,7 +86,7 @@ def running_server(env: dict | None = None):
                     proc.kill()
 
 
-def fuzz(base_url: str, token: str | None, examples: int, *, seed: int = 0) -> Report:
+def fuzz(base_url: str, token: str | None, examples: int, *, randomize: bool = False) -> Report:
     """Send `examples` positive and negative cases per operation; collect 5xx and shapeless errors."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
@@ -104,7 +104,7 @@ def fuzz(base_url: str, token: str | None, examples: int, *, seed: int = 0) -> R
             negative = len(operation.query) > 0 or len(operation.body) > 0
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if negative else (GenerationMode.POSITIVE,):
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=examples, deadline=None, database=None, derandomize=seed == 0,
+                @settings(max_examples=examples, deadline=None, database=None, derandomize=not randomize,
                           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
                 def run(case):
                     report.examples += 1
@@ -141,17 +141,18 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=50)
     parser.add_argument("--base-url")
     parser.add_argument("--token")
+    parser.add_argument("--random", action="store_true", help="fresh random cases (default: the same derandomized ones)")
     parser.add_argument("--anonymous", action="store_true", help="send no token (exercises the 401 paths)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...)")
     args = parser.parse_args()
     started = time.monotonic()
     if args.base_url:
-        report = fuzz(args.base_url, args.token, args.examples)
+        report = fuzz(args.base_url, args.token, args.examples, randomize=args.random)
         log = None
     else:
         env = {"TOWNSQUARE_DATABASE_URL": args.database_url} if args.database_url else {}
         with running_server(env) as (base, token, log_path):
-            report = fuzz(base, None if args.anonymous else token, args.examples)
+            report = fuzz(base, None if args.anonymous else token, args.examples, randomize=args.random)
             log = log_path.read_text(errors="replace")
     print(f"operations tried: {report.operations}")
     print(f"examples sent:    {report.examples} ({args.examples} positive + {args.examples} negative max per operation)")

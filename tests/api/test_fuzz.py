@@ -51,3 +51,11 @@ async def test_what_fuzzing_found_stays_fixed(server):
     assert r.status_code == 422 and "offset" in r.json()["error"]
     assert (await alice.get("/api/v1/accounts/search", params={"q": "a", "offset": "100000"})).status_code == 200
     assert (await alice.get(f"/api/v1/accounts/{alice.id}")).json()["statuses_count"] == 0
+    # A mute duration given as an object (TypeError) or out of range (overflowing the expiry) was a 500.
+    bob = await server.user("bob")
+    for duration in ({"a": 1}, [1], -5, 2**40):
+        r = await alice.post(f"/api/v1/accounts/{bob.id}/mute", json={"duration": duration})
+        assert r.status_code == 422 and "duration" in r.json()["error"], duration
+    relationship = (await alice.get("/api/v1/accounts/relationships", params={"id[]": bob.id})).json()[0]
+    assert relationship["muting"] is False
+    assert (await alice.post(f"/api/v1/accounts/{bob.id}/mute", json={"duration": 3600})).json()["muting"] is True
