@@ -16,6 +16,7 @@ from townsquare.services import auth
 from townsquare.wiring import build_context
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+DAY = 86400  # test limits use day-long windows, so a window boundary cannot fall inside a test in practice
 
 
 @asynccontextmanager
@@ -47,7 +48,7 @@ def assert_throttled(response, limit: int, period: int) -> None:
 
 
 async def test_unauthenticated_limit_counts_down_then_refuses(settings):
-    async with limited_server(settings, rate_limit_unauthenticated="3/5m") as server:
+    async with limited_server(settings, rate_limit_unauthenticated="3/1d") as server:
         seen = []
         for _ in range(3):
             r = await server.http.get("/api/v1/instance")
@@ -55,47 +56,47 @@ async def test_unauthenticated_limit_counts_down_then_refuses(settings):
             assert r.headers["x-ratelimit-limit"] == "3"
             seen.append(r.headers["x-ratelimit-remaining"])
         assert seen == ["2", "1", "0"]
-        assert_throttled(await server.http.get("/api/v1/timelines/public"), 3, 300)
+        assert_throttled(await server.http.get("/api/v1/timelines/public"), 3, DAY)
 
 
 async def test_ipv6_clients_are_grouped_by_64(settings):
-    async with limited_server(settings, rate_limit_unauthenticated="2/5m") as server:
+    async with limited_server(settings, rate_limit_unauthenticated="2/1d") as server:
         def via(ip):
             return server.http.get("/api/v1/instance", headers={"X-Forwarded-For": ip})
         assert (await via("2001:db8:1:2::1")).status_code == 200
         assert (await via("2001:db8:1:2:ffff::9")).status_code == 200
-        assert_throttled(await via("2001:db8:1:2:abcd:1:2:3"), 2, 300)  # same /64
+        assert_throttled(await via("2001:db8:1:2:abcd:1:2:3"), 2, DAY)  # same /64
         assert (await via("2001:db8:1:3::1")).status_code == 200  # the next /64 has its own count
         assert (await via("192.0.2.7")).status_code == 200
 
 
 async def test_forwarded_for_is_ignored_from_untrusted_peers(settings):
-    async with limited_server(settings, rate_limit_unauthenticated="2/5m", trusted_proxies="10.9.9.9") as server:
+    async with limited_server(settings, rate_limit_unauthenticated="2/1d", trusted_proxies="10.9.9.9") as server:
         for ip in ("192.0.2.1", "192.0.2.2"):
             assert (await server.http.get("/api/v1/instance", headers={"X-Forwarded-For": ip})).status_code == 200
         # The test client's own address (127.0.0.1) is not trusted here, so a new forged address does not help.
-        assert_throttled(await server.http.get("/api/v1/instance", headers={"X-Forwarded-For": "192.0.2.3"}), 2, 300)
+        assert_throttled(await server.http.get("/api/v1/instance", headers={"X-Forwarded-For": "192.0.2.3"}), 2, DAY)
 
 
 async def test_per_token_and_per_user_limits(settings):
-    async with limited_server(settings, rate_limit_token="2/5m", rate_limit_user="3/5m") as server:
+    async with limited_server(settings, rate_limit_token="2/1d", rate_limit_user="3/1d") as server:
         alice = await server.user("alice")
         for _ in range(2):
             r = await alice.get("/api/v1/accounts/verify_credentials")
             assert r.status_code == 200 and r.headers["x-ratelimit-limit"] == "2"
-        assert_throttled(await alice.get("/api/v1/accounts/verify_credentials"), 2, 300)
+        assert_throttled(await alice.get("/api/v1/accounts/verify_credentials"), 2, DAY)
         async with server.ctx.db.write() as conn:
             app = await auth.create_app(conn, "second", [auth.OOB], ["read"], None)
             second, _ = await auth.issue_token(conn, app["id"], int(alice.id), ["read"])
         headers = {"Authorization": f"Bearer {second}"}
         # The second token has its own 2, but the account's 3 are nearly spent (the refused hit counted too).
-        assert_throttled(await server.http.get("/api/v1/accounts/verify_credentials", headers=headers), 3, 300)
+        assert_throttled(await server.http.get("/api/v1/accounts/verify_credentials", headers=headers), 3, DAY)
         bob = await server.user("bob")
         assert (await bob.get("/api/v1/accounts/verify_credentials")).status_code == 200
 
 
 async def test_sign_up_limit_per_ip(settings):
-    async with limited_server(settings, rate_limit_sign_up="2/30m") as server:
+    async with limited_server(settings, rate_limit_sign_up="2/1d") as server:
         async with server.ctx.db.write() as conn:
             app = await auth.create_app(conn, "signup", [auth.OOB], ["read", "write", "follow"], None)
             secret, _ = await auth.issue_token(conn, app["id"], None, ["read", "write"])
@@ -107,13 +108,13 @@ async def test_sign_up_limit_per_ip(settings):
             r = await server.http.post("/api/v1/accounts", data=form(n), headers=headers)
             assert r.status_code == 200, r.text
         r = await server.http.post("/api/v1/accounts", data=form(9), headers=headers)
-        assert_throttled(r, 2, 1800)
+        assert_throttled(r, 2, DAY)
         lookup = await server.http.get("/api/v1/accounts/lookup", params={"acct": "new9"})
         assert lookup.status_code == 404  # refused before any work
 
 
 async def test_sign_in_limit_covers_password_grant_and_form(settings):
-    async with limited_server(settings, rate_limit_sign_in="3/5m") as server:
+    async with limited_server(settings, rate_limit_sign_in="3/1d") as server:
         await server.user("carol")
         async with server.ctx.db.write() as conn:
             app = await auth.create_app(conn, "login", [auth.OOB], ["read"], None)
@@ -129,32 +130,32 @@ async def test_sign_in_limit_covers_password_grant_and_form(settings):
         form = {"client_id": app["client_id"], "redirect_uri": auth.OOB, "scope": "read", "response_type": "code",
                 "username": "carol", "password": "wrong", "decision": "approve"}
         assert (await server.http.post("/oauth/authorize", data=form)).status_code == 401
-        assert_throttled(await server.http.post("/oauth/authorize", data={**form, "password": "correct horse battery"}), 3, 300)
-        assert_throttled(await server.http.post("/oauth/token", data=grant), 3, 300)
+        assert_throttled(await server.http.post("/oauth/authorize", data={**form, "password": "correct horse battery"}), 3, DAY)
+        assert_throttled(await server.http.post("/oauth/token", data=grant), 3, DAY)
 
 
 async def test_delete_limit_per_account(settings):
-    async with limited_server(settings, rate_limit_deletes="2/30m") as server:
+    async with limited_server(settings, rate_limit_deletes="2/1d") as server:
         dave = await server.user("dave")
         ids = [(await dave.post("/api/v1/statuses", data={"status": f"post {n}"})).json()["id"] for n in range(3)]
         for status_id in ids[:2]:
             r = await dave.delete(f"/api/v1/statuses/{status_id}")
             assert r.status_code == 200 and r.headers["x-ratelimit-limit"] == "2"
-        assert_throttled(await dave.delete(f"/api/v1/statuses/{ids[2]}"), 2, 1800)
+        assert_throttled(await dave.delete(f"/api/v1/statuses/{ids[2]}"), 2, DAY)
         assert (await dave.get(f"/api/v1/statuses/{ids[2]}")).status_code == 200  # nothing was deleted
-        assert_throttled(await dave.post(f"/api/v1/statuses/{ids[2]}/unreblog"), 2, 1800)
+        assert_throttled(await dave.post(f"/api/v1/statuses/{ids[2]}/unreblog"), 2, DAY)
         erin = await server.user("erin")
         assert (await erin.post("/api/v1/statuses", data={"status": "still fine"})).status_code == 200
 
 
 async def test_media_limit_per_account(settings):
-    async with limited_server(settings, rate_limit_media="2/30m") as server:
+    async with limited_server(settings, rate_limit_media="2/1d") as server:
         frank = await server.user("frank")
         files = {"file": ("a.png", b"\x89PNG\r\n\x1a\n", "image/png")}
         for path in ("/api/v1/media", "/api/v2/media"):
             r = await frank.post(path, files=files)
             assert r.status_code != 429 and r.headers["x-ratelimit-limit"] == "2"
-        assert_throttled(await frank.post("/api/v2/media", files=files), 2, 1800)
+        assert_throttled(await frank.post("/api/v2/media", files=files), 2, DAY)
 
 
 async def test_normal_api_responses_carry_the_headers(server):
@@ -168,7 +169,7 @@ async def test_normal_api_responses_carry_the_headers(server):
 
 
 async def test_limits_can_be_switched_off(settings):
-    async with limited_server(settings, rate_limits_enabled=False, rate_limit_unauthenticated="1/5m") as server:
+    async with limited_server(settings, rate_limits_enabled=False, rate_limit_unauthenticated="1/1d") as server:
         for _ in range(3):
             r = await server.http.get("/api/v1/instance")
             assert r.status_code == 200 and "x-ratelimit-limit" not in r.headers
@@ -178,8 +179,8 @@ async def test_limits_can_be_switched_off(settings):
 async def test_redis_limits_hold_across_app_instances(settings, prefix_shared):
     prefix = f"test-{uuid.uuid4().hex}:"
     other = prefix if prefix_shared else f"test-{uuid.uuid4().hex}:"
-    async with limited_server(settings, redis_url=REDIS_URL, redis_prefix=prefix, rate_limit_unauthenticated="4/5m") as one, \
-            limited_server(settings, redis_url=REDIS_URL, redis_prefix=other, rate_limit_unauthenticated="4/5m") as two:
+    async with limited_server(settings, redis_url=REDIS_URL, redis_prefix=prefix, rate_limit_unauthenticated="4/1d") as one, \
+            limited_server(settings, redis_url=REDIS_URL, redis_prefix=other, rate_limit_unauthenticated="4/1d") as two:
         statuses = []
         for n in range(6):
             statuses.append((await (one if n % 2 else two).http.get("/api/v1/instance")).status_code)

@@ -33,7 +33,7 @@ def test_two_processes_share_the_limits(tmp_path):
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
     env.update(TOWNSQUARE_REDIS_URL=REDIS_URL, TOWNSQUARE_REDIS_PREFIX=f"test-{uuid.uuid4().hex}:",
-               TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="6/5m", TOWNSQUARE_DOMAIN="127.0.0.1")
+               TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="6/1d", TOWNSQUARE_DOMAIN="127.0.0.1")
     pg_name = None
     if BACKEND == "postgres":
         pg_name = f"townsquare_rl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
