@@ -24,6 +24,10 @@ from townsquare.wiring import build_context
 BACKEND = os.environ.get("TOWNSQUARE_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TOWNSQUARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BASE = "http://test.local"
+# Rate limits stay on in every test (so their headers and code run), but high enough that a test making
+# many accounts and requests from one address is never throttled; tests/api/test_ratelimit.py sets its own.
+RELAXED_LIMITS = {f"rate_limit_{name}": "100000/5m" for name in
+                  ("unauthenticated", "token", "user", "sign_up", "sign_in", "deletes", "media")}
 
 
 async def _pg_admin(sql: str) -> None:
@@ -101,7 +105,8 @@ def redis_prefix():
 def settings(database_url, tmp_path, redis_prefix):
     """Settings pointing at the test database; the PostgreSQL backend runs the scale-out mode with Redis."""
     extra = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix} if BACKEND == "postgres" else {}
-    return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test", **extra)
+    return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test",
+                    **RELAXED_LIMITS, **extra)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def serve(
     migrate(settings.effective_database_url)
     typer.echo(f"Townsquare is running at http://{settings.host}:{settings.port} (public URL {settings.base_url})", err=False)
     options = dict(host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
-                   proxy_headers=True, access_log=False)
+                   proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies, access_log=False)
     if workers > 1:
         # Each worker process builds its own app from the environment, so pass the options down that way.
         os.environ.update(TOWNSQUARE_HOST=settings.host, TOWNSQUARE_PORT=str(settings.port),

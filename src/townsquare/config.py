@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     spaces_reaction_tick: float = 1.0
     spaces_join_rate: float = 20000.0  # joins/s per process before 503 + Retry-After (0 = unlimited)
     spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
+    # Abuse resistance: rate limits ("LIMIT/PERIOD", period in s/m/h/d; unset = Mastodon's default).
+    rate_limits_enabled: bool = True
+    rate_limit_unauthenticated: str | None = None
+    rate_limit_token: str | None = None
+    rate_limit_user: str | None = None
+    rate_limit_sign_up: str | None = None
+    rate_limit_sign_in: str | None = None
+    rate_limit_deletes: str | None = None
+    rate_limit_media: str | None = None
+    # X-Forwarded-For is believed only when the peer is one of these (comma-separated addresses/networks).
+    trusted_proxies: str = "127.0.0.1,::1"
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 104_857_600
+
+    def rate_limit_overrides(self) -> dict[str, str | None]:
+        """Return the configured "LIMIT/PERIOD" of each rate limit (None keeps the default)."""
+        return {name.removeprefix("rate_limit_"): value for name, value in self.__dict__.items()
+                if name.startswith("rate_limit_") and name != "rate_limits_enabled"}
 
     @property
     def effective_domain(self) -> str:

@@ -37,6 +37,10 @@ from townsquare.api import streaming
 from townsquare.api import spaces_audio
 from townsquare.api.oauth import routes as oauth
 from townsquare.web import spaces as space_pages
+from townsquare.api.inputguard import InputGuardMiddleware
+from townsquare.api.oauth import routes as oauth
+from townsquare.api.openapi import describe_parameters
+from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
 from townsquare.storage.db import migrate
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                 await ctx.spaces.close()
             await ctx.bus.close()
             await ctx.feeds.close()
+            await ctx.limiter.close()
             await ctx.db.dispose()
 
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -113,7 +118,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                    admin_appeals):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
-    app.add_middleware(StripTrailingSlash)
+    describe_parameters(app)
+    app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.add_middleware(RateLimitMiddleware, ctx=ctx)
+    app.add_middleware(StripTrailingSlash)  # outermost: the limits see the normalised path
     return app
 
 

@@ -12,6 +12,8 @@ from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
 from townsquare.spaces.audio.hub import AudioHub
 from townsquare.spaces.live import LiveRooms, build_live_rooms
+from townsquare.ratelimit.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from townsquare.ratelimit.rules import Rule, build_rules
 from townsquare.storage.db import Database
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
@@ -32,6 +34,8 @@ class AppContext:
     jobs: JobRunner | None = None
     audio: AudioHub | None = None
     spaces: LiveRooms | None = None
+    limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
+    rate_rules: dict[str, Rule] = field(default_factory=lambda: build_rules({}))
     extras: dict = field(default_factory=dict)
 
     def after_commit(self) -> None:
@@ -53,7 +57,10 @@ def build_context(settings: Settings) -> AppContext:
         feeds: FeedStore = RedisFeedStore(settings.redis_url, settings.redis_prefix, settings.feed_limit)
     else:
         feeds = SqlFeedStore(settings.feed_limit)
-    ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus)
+    limiter = (RedisRateLimiter(settings.redis_url, settings.redis_prefix) if settings.redis_url
+               else MemoryRateLimiter())
+    ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus, limiter=limiter,
+                     rate_rules=build_rules(settings.rate_limit_overrides()))
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:

@@ -39,7 +39,7 @@ async def test_update_credentials_form_style_fields(server):
     })
     assert r.status_code == 200, r.text
     me = r.json()
-    assert me["display_name"] == "Alice <b>A</b>"
+    assert me["display_name"] == "Alice A"  # plain text: markup is removed (tests/api/test_xss.py)
     assert me["note"] == "<p>Hello &amp; welcome</p>"
     assert me["source"]["note"] == "Hello & welcome"
     assert me["locked"] is True and me["bot"] is False
@@ -49,7 +49,7 @@ async def test_update_credentials_form_style_fields(server):
     assert 'href="https://alice.example"' in me["fields"][0]["value"]
     # Persisted: a fresh read agrees, and the defaults apply to new statuses.
     again = (await alice.get("/api/v1/accounts/verify_credentials")).json()
-    assert again["display_name"] == "Alice <b>A</b>" and again["locked"] is True
+    assert again["display_name"] == "Alice A" and again["locked"] is True
     status = await post(alice, "defaults apply")
     assert status["visibility"] == "unlisted" and status["sensitive"] is True and status["language"] == "fr"
     prefs = (await alice.get("/api/v1/preferences")).json()

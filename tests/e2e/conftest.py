@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKEND, PG_ADMIN_URL, REDIS_URL, _drop_redis_prefix, _pg_admin
+from tests.conftest import BACKEND, PG_ADMIN_URL, REDIS_URL, RELAXED_LIMITS, _drop_redis_prefix, _pg_admin
 
 VENV_BIN = Path(sys.executable).parent
 # The multi-process scale-out test needs PostgreSQL and Redis: it belongs to the PostgreSQL run only.
@@ -82,6 +82,7 @@ def live_server(tmp_path_factory):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
     env.update(TOWNSQUARE_DOMAIN=f"127.0.0.1:{port}", TOWNSQUARE_LOG_LEVEL="warning")
+    env.update({f"TOWNSQUARE_{k.upper()}": v for k, v in RELAXED_LIMITS.items()})
     pg_name = None
     if BACKEND == "postgres":
         pg_name = f"townsquare_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"

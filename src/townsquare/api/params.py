@@ -87,8 +87,20 @@ async def read_params(request: Request) -> dict:
                         params.update(body)
                 except orjson.JSONDecodeError:
                     pass
+    if _has_nul(params):  # PostgreSQL cannot store text with NUL; refuse it the same way on every backend
+        raise ApiError(400, "Invalid request parameters: NUL characters are not allowed")
     request.state.params = params
     return params
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def as_bool(value: Any, default: bool = False) -> bool:

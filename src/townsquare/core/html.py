@@ -7,10 +7,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+import nh3
+
 URL_RE = r"(?P<url>https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}])"
 MENTION_RE = r"(?<![\w/@])@(?P<mention>[A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)"
 TAG_RE = r"(?<![\w/&#])#(?P<tag>[^\W_][\w]*|_[\w]*[^\W_][\w]*)"
 TOKEN_RE = re.compile(f"{URL_RE}|{MENTION_RE}|{TAG_RE}", re.UNICODE)
+
+# The only markup Townsquare ever emits; anything else in rendered HTML is dropped by nh3.
+ALLOWED_TAGS = {"p", "br", "a", "span"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target", "translate"}, "span": {"class", "translate"}}
+_CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https"},
+                       link_rel=None, strip_comments=True)
+_TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])[^<>]*(?:>|$)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -87,8 +97,36 @@ def render_text(
                 )
         pieces.append(html.escape(para[pos:], quote=False))
         rendered_paragraphs.append("<p>" + "".join(pieces).replace("\n", "<br />") + "</p>")
-    out.html = "".join(rendered_paragraphs)
+    out.html = sanitize_html("".join(rendered_paragraphs))
     return out
+
+
+def sanitize_html(fragment: str) -> str:
+    """Pass an HTML fragment through the allow-list: only p, br, a and span, http(s) links, no scripts."""
+    # nh3 writes void elements HTML5-style; Mastodon's content uses <br />, which some clients match on.
+    return _CLEANER.clean(fragment).replace("<br>", "<br />")
+
+
+def safe_url(value: str | None) -> str | None:
+    """Return an http(s) URL unchanged, or None for anything else (javascript:, data:, relative...)."""
+    if value and re.match(r"^https?://[^\s<>\"']+$", value.strip(), re.IGNORECASE):
+        return value.strip()
+    return None
+
+
+def plain_text(value: str) -> str:
+    """Make a plain-text field (display name, field name, content warning) safe even where HTML is parsed.
+
+    Mastodon sends these as text, and clients escape them; as a second line of defence anything an
+    HTML parser would read as a tag or comment is removed, and control characters are dropped.
+    Text such as "<3" or "a < b" is kept.
+    """
+    text = _CONTROL.sub("", value or "")
+    while True:
+        stripped = _TAG_LIKE.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def plain_to_html(text: str) -> str:

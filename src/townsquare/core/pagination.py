@@ -25,6 +25,9 @@ class Page:
         return self.min_id is not None
 
 
+MAX_OFFSET = 100_000
+
+
 def page_from(params: dict, default: int = 20, maximum: int = 40) -> Page:
     """Read a Page from request parameters, clamping the limit as Mastodon does."""
     page = Page(limit=default)
@@ -47,6 +50,8 @@ def page_from(params: dict, default: int = 20, maximum: int = 40) -> Page:
             page.offset = max(0, int(str(raw_offset)))
         except ValueError:
             raise ApiError(422, "Validation failed: offset must be a number") from None
+        if page.offset > MAX_OFFSET:  # also keeps the value inside a 64-bit SQL integer
+            raise ApiError(422, f"Validation failed: offset must be at most {MAX_OFFSET}")
     return page
 
 

@@ -132,6 +132,18 @@ class JobRunner:
 
     async def drain(self, rounds: int = 50) -> None:
         """Run due jobs until none are left (used by tests and the CLI)."""
-        for _ in range(rounds):
-            if await self.run_once() == 0:
+        idle = 0
+        while rounds > 0:
+            if await self.run_once() > 0:
+                rounds -= 1
+                continue
+            # Nothing left to claim, but the background loop may be claiming or running a job: wait for it.
+            stamp = now()
+            async with self.db.read() as conn:
+                busy = (await conn.execute(select(jobs.c.id).where(
+                    ((jobs.c.state == "running") & (jobs.c.locked_at >= stamp - STALE_AFTER))
+                    | ((jobs.c.state == "ready") & (jobs.c.run_at <= stamp))).limit(1))).first()
+            if busy is None or idle >= 500:
                 return
+            idle += 1
+            await asyncio.sleep(0.01)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found, unprocessable
-from townsquare.core.html import extract_mentions, render_text
+from townsquare.core.html import extract_mentions, extract_tags, render_text
 from townsquare.core.ids import new_id
 from townsquare.domain.models import VISIBILITIES, Account, Status
 from townsquare.moderation.policy import viewer_params, visible_to
@@ -26,6 +26,10 @@ from townsquare.storage.tables import (
 )
 from townsquare.timelines.events import publish_deleted, publish_status_edited
 from townsquare.timelines.feeds import FeedStore
+
+
+MAX_MENTIONS = 50  # distinct @handles in one status
+MAX_TAGS = 30  # distinct hashtags in one status
 
 
 @dataclass
@@ -79,6 +83,10 @@ def _validate(draft: Draft, max_chars: int) -> None:
         raise unprocessable(f"Text character limit of {max_chars} exceeded")
     if len(draft.spoiler_text) > max_chars:
         raise unprocessable(f"Spoiler text character limit of {max_chars} exceeded")
+    if len(extract_mentions(draft.text)) > MAX_MENTIONS:
+        raise unprocessable(f"Too many mentions (maximum is {MAX_MENTIONS})")
+    if len(extract_tags(draft.text)) > MAX_TAGS:
+        raise unprocessable(f"Too many hashtags (maximum is {MAX_TAGS})")
     if draft.visibility is not None and draft.visibility not in VISIBILITIES:
         raise unprocessable("Visibility is not included in the list")
     if draft.language is not None and (len(draft.language) > 16 or not draft.language.replace("-", "").isalnum()):

@@ -260,8 +260,10 @@ async def mute(request: Request, account_id: str) -> Response:
     async def act(conn, viewer, target, p, feeds):
         try:
             duration = int(p.get("duration") or 0)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ApiError(422, "Validation failed: duration must be a number") from None
+        if not 0 <= duration <= 2**31 - 1:  # seconds; a larger one overflows the expiry date
+            raise ApiError(422, "Validation failed: duration must be between 0 and 2147483647 seconds")
         await relations.mute(conn, viewer, target, feeds, as_bool(p.get("notifications"), True), duration)
     return await _relation_action(request, account_id, "write:mutes", act)
 

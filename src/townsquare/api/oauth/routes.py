@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json
 from townsquare.api.params import as_list, as_str, read_params
+from townsquare.api.ratelimit import throttle
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import render_id
 from townsquare.services import auth
@@ -195,6 +196,8 @@ async def token(request: Request) -> Response:
     cid, csecret = _client_credentials(request, p)
     ctx = ctx_of(request)
     grant = p.get("grant_type")
+    if grant == "password":
+        await throttle(request, ctx, "sign_in")
     async with ctx.db.write() as conn:
         app = await auth.app_by_client_id(conn, cid)
         if app is None or (csecret is not None and csecret != app.client_secret) or (csecret is None and grant != "authorization_code"):

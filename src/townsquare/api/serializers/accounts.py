@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 
 from townsquare.core.clock import aware, iso, iso_date
-from townsquare.core.html import plain_to_html
+from townsquare.core.html import plain_text, plain_to_html
 from townsquare.core.ids import render_id
 from townsquare.domain.models import Account, AccountWarning, Relationship
 
@@ -23,7 +23,7 @@ def account(a: Account, base_url: str) -> dict:
         "id": render_id(a.id),
         "username": a.username,
         "acct": a.acct,
-        "display_name": a.display_name,
+        "display_name": plain_text(a.display_name),
         "locked": bool(a.locked),
         "bot": bool(a.bot),
         "discoverable": bool(a.discoverable),
@@ -45,7 +45,8 @@ def account(a: Account, base_url: str) -> dict:
         "noindex": False,
         "emojis": [],
         "roles": [],
-        "fields": [{"name": f["name"], "value": plain_to_html(f["value"]), "verified_at": None} for f in (a.fields or [])],
+        "fields": [{"name": plain_text(f["name"]), "value": plain_to_html(f["value"]), "verified_at": None}
+                   for f in (a.fields or [])],
     }
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import account_warning
 from townsquare.core.clock import iso
+from townsquare.core.html import plain_text, safe_url
 from townsquare.core.ids import render_id
 from townsquare.domain.models import Notification, Status, StatusEdit, group_key
 
 
 def _rid(value: int | None) -> str | None:
     return None if value is None else render_id(value)
+
+
+def _application(app: dict | None) -> dict | None:
+    if app is None:
+        return None
+    return {**app, "name": plain_text(app.get("name") or ""), "website": safe_url(app.get("website"))}
 
 
 def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
@@ -27,9 +34,9 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
         "text": s.text if with_source else None,
         "visibility": s.visibility,
         "sensitive": bool(s.sensitive),
-        "spoiler_text": s.spoiler_text,
+        "spoiler_text": plain_text(s.spoiler_text),
         "media_attachments": [],
-        "application": s.application,
+        "application": _application(s.application),
         "mentions": [
             {"id": render_id(m.id), "username": m.username, "acct": m.acct, "url": f"{base_url}/@{m.username}"}
             for m in s.mentions
@@ -75,7 +82,7 @@ def status_edit(e: StatusEdit, base_url: str) -> dict:
     """Render one StatusEdit of a status's history."""
     return {
         "content": e.content,
-        "spoiler_text": e.spoiler_text,
+        "spoiler_text": plain_text(e.spoiler_text),
         "sensitive": bool(e.sensitive),
         "created_at": iso(e.created_at),
         "account": render_account(e.account, base_url),

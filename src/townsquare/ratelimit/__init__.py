@@ -1,0 +1,1 @@
+"""Rate limits: named rules, client keys, and limiters kept in process or in Redis."""
