@@ -13,6 +13,15 @@ def suspended_ids():
     return select(accounts.c.id).where(accounts.c.suspended_at.is_not(None))
 
 
+def not_suspended_sender(column=None) -> ColumnElement[bool]:
+    """True for notification rows whose sender is not suspended (a primary-key lookup per row)."""
+    from townsquare.storage.tables import notifications
+
+    sender = accounts.alias("sender")
+    column = notifications.c.from_account_id if column is None else column
+    return not_(exists().where(and_(sender.c.id == column, sender.c.suspended_at.is_not(None))))
+
+
 def silenced_ids():
     """A subquery of the ids of silenced accounts (their statuses reach only followers and mentions)."""
     return select(accounts.c.id).where(accounts.c.silenced_at.is_not(None))
@@ -56,8 +65,11 @@ def _visible(viewer_id, table) -> ColumnElement[bool]:
 
 def _own_rule(viewer_id: int | None, table) -> ColumnElement[bool]:
     # Sanctions are read here, at query time, so lifting one restores everything exactly.
-    not_suspended = table.c.account_id.not_in(suspended_ids())
-    not_silenced = table.c.account_id.not_in(silenced_ids())
+    # Correlated lookups by primary key: a NOT IN (all suspended ids) subquery scans every account,
+    # which costs tens of milliseconds per read once an instance has a hundred thousand accounts.
+    author = accounts.alias("author")
+    not_suspended = not_(exists().where(and_(author.c.id == table.c.account_id, author.c.suspended_at.is_not(None))))
+    not_silenced = not_(exists().where(and_(author.c.id == table.c.account_id, author.c.silenced_at.is_not(None))))
     if viewer_id is None:
         return and_(not_suspended, not_silenced, table.c.visibility.in_(("public", "unlisted")))
     follows_author = exists().where(and_(follows.c.account_id == viewer_id, follows.c.target_account_id == table.c.account_id))

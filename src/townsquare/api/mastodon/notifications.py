@@ -16,7 +16,7 @@ from townsquare.core.ids import parse_id
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.domain.models import NOTIFICATION_TYPES, Notification
 from townsquare.moderation.appeals import load_warnings
-from townsquare.moderation.policy import suspended_ids
+from townsquare.moderation.policy import not_suspended_sender
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import notifications
@@ -84,7 +84,7 @@ async def unread_rows(conn, viewer_id: int, cap: int = 1000) -> list:
 
     marker = await get_markers(conn, viewer_id, ["notifications"])
     # Notifications from suspended accounts are hidden, so they are not counted either.
-    query = select(notifications).where(notifications.c.account_id == viewer_id).where(notifications.c.from_account_id.not_in(suspended_ids()))
+    query = select(notifications).where(notifications.c.account_id == viewer_id).where(not_suspended_sender())
     if marker:
         query = query.where(notifications.c.id > marker[0].last_read_id)
     return (await conn.execute(query.order_by(notifications.c.id.desc()).limit(cap))).all()
