@@ -26,9 +26,13 @@ def paged(request: Request, items: list, params: dict, first_id: int | None = No
 async def statuses_response(request: Request, conn, ids: list[int], viewer_id: int | None, params: dict,
                             cursor_ids: list[int] | None = None) -> Response:
     """Render visible statuses for ids (newest first) as a paginated list."""
-    base = ctx_of(request).settings.base_url
     items = await status_store.load_visible(conn, ids, viewer_id)
-    cursors = cursor_ids if cursor_ids is not None else ids
+    return loaded_statuses_response(request, items, params, cursor_ids if cursor_ids is not None else ids)
+
+
+def loaded_statuses_response(request: Request, items: list, params: dict, cursors: list[int]) -> Response:
+    """Render statuses already loaded (and checked visible) as a paginated list, paged by the cursor ids."""
+    base = ctx_of(request).settings.base_url
     return paged(
         request, [render_status(s, base) for s in items], params,
         cursors[0] if cursors else None, cursors[-1] if cursors else None,

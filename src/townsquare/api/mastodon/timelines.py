@@ -8,11 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer
-from townsquare.api.mastodon.common import statuses_response
+from townsquare.api.mastodon.common import loaded_statuses_response, statuses_response
 from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
+from townsquare.storage import statuses as status_store
 from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
 
@@ -43,16 +44,16 @@ async def home(request: Request) -> Response:
         ctx.after_commit()
     async with ctx.db.read() as conn:
         hybrid = await hybrid_followed_authors(conn, viewer.account.id, s.hybrid_threshold)
-        ids, scanned = await _visible_feed_page(ctx, conn, viewer.account.id, hybrid, page)
-        response = await statuses_response(request, conn, ids, viewer.account.id, p, scanned)
+        items, scanned = await _visible_feed_page(ctx, conn, viewer.account.id, hybrid, page)
+    response = loaded_statuses_response(request, items, p, scanned)
     if regenerating:
         response.status_code = 206
     return response
 
 
-async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page, rounds: int = 5) -> tuple[list[int], list[int]]:
-    """Read feed entries until a page of visible ones is found; hidden entries (a suspended author's) stay in the feed."""
-    visible: list[int] = []
+async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page, rounds: int = 5) -> tuple[list, list[int]]:
+    """Load feed entries until a page of visible statuses is found; hidden entries (a suspended author's) stay in the feed."""
+    visible: list = []
     scanned: list[int] = []
     max_id = page.max_id
     for _ in range(rounds):
@@ -60,16 +61,16 @@ async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page,
                                 page.min_id, page.limit)
         if not batch:
             break
-        shown = {r[0] for r in await conn.execute(select(statuses.c.id).where(statuses.c.id.in_(batch)).where(visible_to(viewer_id)), viewer_params(viewer_id))}
+        # One load per batch both checks visibility and hydrates: the page is rendered from it directly.
         scanned.extend(batch)
-        visible.extend(i for i in batch if i in shown)
+        visible.extend(await status_store.load_visible(conn, batch, viewer_id))
         # min_id pages read upwards from a fixed point: one round only, as before.
         if page.min_id is not None or len(visible) >= page.limit or len(batch) < page.limit:
             break
         max_id = batch[-1]
     visible = visible[: page.limit]
     if visible and page.min_id is None:
-        scanned = scanned[: scanned.index(visible[-1]) + 1]
+        scanned = scanned[: scanned.index(visible[-1].id) + 1]
     return visible, [scanned[0], scanned[-1]] if scanned else []
 
 
