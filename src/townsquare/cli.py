@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from townsquare.config import Settings
+from townsquare import cli_ops
+from townsquare.cli_admin import admin_app
+from townsquare.cli_common import DataDir, run_refusable, settings_for, with_db
 from townsquare.spaces import cli_rooms
 from townsquare.spaces.audio.cli_speak import speak
 
@@ -21,20 +22,6 @@ app.add_typer(spaces_app, name="spaces")
 spaces_app.command("speak")(speak)
 for _name in ("create", "start", "end", "invite", "show"):
     spaces_app.command(_name)(getattr(cli_rooms, _name))
-
-
-def _settings(data_dir: Optional[Path] = None, host: Optional[str] = None, port: Optional[int] = None) -> Settings:
-    overrides = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    return Settings(**overrides)
-
-
-DataDir = typer.Option(None, "--data-dir", help="Where the SQLite database and secret key live (TOWNSQUARE_DATA_DIR).")
 
 
 @app.command()
@@ -50,7 +37,7 @@ def serve(
     from townsquare.main import create_app
     from townsquare.storage.db import migrate
 
-    settings = _settings(data_dir, host, port)
+    settings = settings_for(data_dir, host, port)
     settings.effective_secret_key  # noqa: B018 - create and keep the key before serving
     if workers > 1 and settings.effective_database_url.startswith("sqlite"):
         typer.echo("--workers needs the scale-out mode: set TOWNSQUARE_DATABASE_URL to PostgreSQL "
@@ -74,32 +61,14 @@ def migrate_cmd(data_dir: Optional[Path] = DataDir) -> None:
     """Bring the database schema up to date."""
     from townsquare.storage.db import migrate
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     migrate(settings.effective_database_url)
     typer.echo("database is up to date")
 
 
 def _run_db(data_dir: Optional[Path], work):
     """Run `work(conn)` in one transaction; a refused change prints its reason and exits 1."""
-    from townsquare.core.errors import ApiError
-
-    try:
-        return asyncio.run(_with_db(_settings(data_dir), work))
-    except ApiError as exc:
-        typer.echo(exc.error, err=True)
-        raise typer.Exit(1) from None
-
-
-async def _with_db(settings: Settings, work):
-    from townsquare.storage.db import Database, migrate
-
-    await asyncio.to_thread(migrate, settings.effective_database_url)
-    db = Database(settings.effective_database_url)
-    try:
-        async with db.write() as conn:
-            return await work(conn)
-    finally:
-        await db.dispose()
+    return run_refusable(with_db(settings_for(data_dir), work))
 
 
 @accounts_app.command("create")
@@ -185,18 +154,8 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
         typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
 
 
-from townsquare.cli_ops import register as _register_ops  # noqa: E402 - the commands live in their own module
-
-_register_ops(app)
-
-
-def _add_admin() -> None:
-    from townsquare.cli_admin import admin_app
-
-    app.add_typer(admin_app, name="admin")
-
-
-_add_admin()
+cli_ops.register(app)
+app.add_typer(admin_app, name="admin")
 
 if __name__ == "__main__":
     app()

@@ -8,22 +8,16 @@ from typing import Optional
 
 import typer
 
+from townsquare.cli_common import DataDir, run_refusable, settings_for
+
 admin_app = typer.Typer(help="Moderate accounts (logged in the audit log as `system`).", no_args_is_help=True)
-DataDir = typer.Option(None, "--data-dir", help="Where the SQLite database and secret key live (TOWNSQUARE_DATA_DIR).")
 Reason = typer.Option("", "--reason", help="Why: shown to the account and kept in the audit log.")
 Category = typer.Option("other", "--category", help="Reason category: spam, legal, violation or other.")
 
 
 def _run(data_dir: Optional[Path], work):
     """Run `work(conn, ctx)` in one transaction; a refused change prints its reason and exits 1."""
-    from townsquare.cli import _settings
-    from townsquare.core.errors import ApiError
-
-    try:
-        return asyncio.run(_with_context(_settings(data_dir), work))
-    except ApiError as exc:
-        typer.echo(exc.error, err=True)
-        raise typer.Exit(1) from None
+    return run_refusable(_with_context(settings_for(data_dir), work))
 
 
 async def _with_context(settings, work):

@@ -13,17 +13,11 @@ from typing import Optional
 
 import typer
 
+from townsquare.cli_common import DataDir, run_refusable, settings_for, with_db
 from townsquare.config import Settings
 
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", invoke_without_command=True)
 bench_app = typer.Typer(help="Load-test helpers: seed data in bulk.", no_args_is_help=True)
-
-DataDir = typer.Option(None, "--data-dir", help="Where the SQLite database lives (TOWNSQUARE_DATA_DIR).")
-
-
-def _settings(data_dir: Optional[Path]) -> Settings:
-    return Settings(**({"data_dir": data_dir} if data_dir is not None else {}))
-
 
 def worker(
     data_dir: Optional[Path] = DataDir,
@@ -31,7 +25,7 @@ def worker(
 ) -> None:
     """Run background jobs (fan-out, feed regeneration, notifications) until stopped with SIGTERM or Ctrl-C."""
     logging.basicConfig(level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "WARNING").upper())
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     asyncio.run(_work(settings, batch))
 
 
@@ -76,18 +70,6 @@ def _safe_url(url: str) -> str:
     return url
 
 
-async def _with_db(settings: Settings, work):
-    from townsquare.storage.db import Database, migrate
-
-    await asyncio.to_thread(migrate, settings.effective_database_url)
-    db = Database(settings.effective_database_url)
-    try:
-        async with db.write() as conn:
-            return await work(conn)
-    finally:
-        await db.dispose()
-
-
 @jobs_app.callback()
 def jobs_summary(ctx: typer.Context, data_dir: Optional[Path] = DataDir) -> None:
     """Show job counts by queue, kind and state, and the parked (failed) jobs with their last error."""
@@ -106,7 +88,7 @@ def jobs_summary(ctx: typer.Context, data_dir: Optional[Path] = DataDir) -> None
             .order_by(jobs.c.id).limit(50))).all()
         return counts, failed
 
-    counts, failed = asyncio.run(_with_db(_settings(data_dir), work))
+    counts, failed = run_refusable(with_db(settings_for(data_dir), work))
     typer.echo("queue\tkind\tstate\tcount\toldest")
     for queue, kind, state, count, oldest in counts:
         typer.echo(f"{queue}\t{kind}\t{state}\t{count}\t{oldest}")
@@ -135,7 +117,7 @@ def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="One parked job
         result = await conn.execute(query.values(state="ready", attempts=0, run_at=now(), locked_at=None))
         return result.rowcount or 0
 
-    typer.echo(f"{asyncio.run(_with_db(_settings(data_dir), work))} job(s) queued again")
+    typer.echo(f"{run_refusable(with_db(settings_for(data_dir), work))} job(s) queued again")
 
 
 @bench_app.command("seed-followers")
@@ -150,7 +132,7 @@ def seed_followers(
     started = time.perf_counter()
     with Progress(transient=True) as progress:
         task = progress.add_task(f"seeding followers of {username}", total=count)
-        made = asyncio.run(_with_db(_settings(data_dir), lambda conn: _seed(conn, username, count,
+        made = run_refusable(with_db(settings_for(data_dir), lambda conn: _seed(conn, username, count,
                                                                              lambda n: progress.advance(task, n))))
     typer.echo(f"created {made} followers of {username} in {time.perf_counter() - started:.1f} s")
 

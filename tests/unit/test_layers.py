@@ -9,7 +9,8 @@ ROOT = Path(townsquare.__file__).parent
 RANK = {
     "config": 0, "core": 0, "domain": 1, "storage": 2,
     "services": 3, "timelines": 3, "moderation": 3, "spaces": 3,
-    "ratelimit": 3, "jobs": 4, "api": 5, "web": 5, "main": 6, "wiring": 6, "cli": 6, "cli_ops": 6,
+    "ratelimit": 3, "jobs": 4, "api": 5, "web": 5, "main": 6, "wiring": 6,
+    "cli": 6, "cli_admin": 6, "cli_ops": 6, "cli_common": 6,
 }
 # The visibility policy is pure SQL over storage tables, and every storage reader must apply it.
 ALLOWED = {("storage", "townsquare.moderation.policy")}
@@ -52,3 +53,28 @@ def test_every_import_points_down_the_layers():
             if RANK[target_room] > RANK[room]:
                 broken.append(f"{rel}:{line} ({room}) imports {target} ({target_room})")
     assert broken == []
+
+
+def _cli_edges(path: Path):
+    """The CLI modules a module imports, lazily or not (`from townsquare import cli_ops` counts)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module == "townsquare":
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("townsquare."):
+            names = [node.module.split(".")[1]]
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("townsquare.") and "." in a.name]
+        yield from (name for name in names if name.startswith("cli"))
+
+
+def test_the_cli_modules_form_a_tree():
+    graph = {p.stem: set(_cli_edges(p)) for p in ROOT.glob("cli*.py")}
+    assert {"cli", "cli_admin", "cli_ops", "cli_common"} <= set(graph)
+    assert graph["cli_common"] == set()  # the shared settings helper has one home and imports no command module
+    # no cycles: peel off modules that import nothing left, until none remain
+    remaining = {name: set(edges) & set(graph) for name, edges in graph.items()}
+    while remaining:
+        leaves = {name for name, edges in remaining.items() if not edges - {name} and name not in edges}
+        assert leaves, f"the CLI modules import each other in a cycle: {remaining}"
+        remaining = {name: edges - leaves for name, edges in remaining.items() if name not in leaves}
