@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Optional
@@ -44,16 +45,35 @@ def serve(
                    "(and TOWNSQUARE_REDIS_URL); SQLite serves from one process.", err=True)
         raise typer.Exit(2)
     migrate(settings.effective_database_url)
-    typer.echo(f"Townsquare is running at http://{settings.host}:{settings.port} (public URL {settings.base_url})", err=False)
+    # Take the port before saying where the server runs: a port in use is a clear message, not a URL and a trace.
+    sock = _listen(settings.host, settings.port)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    typer.echo(f"Townsquare is running at http://{shown}:{settings.port} (public URL {settings.base_url})")
     options = dict(host=settings.host, port=settings.port, log_level=os.environ.get("TOWNSQUARE_LOG_LEVEL", "warning"),
                    proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies, access_log=False)
     if workers > 1:
-        # Each worker process builds its own app from the environment, so pass the options down that way.
+        # uvicorn binds the port anew for its worker processes; each builds its own app from the environment.
+        sock.close()
         os.environ.update(TOWNSQUARE_HOST=settings.host, TOWNSQUARE_PORT=str(settings.port),
                           TOWNSQUARE_DATA_DIR=str(settings.data_dir), TOWNSQUARE_SECRET_KEY=settings.effective_secret_key)
         uvicorn.run("townsquare.main:app_from_environment", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(create_app(settings, run_migrations=False), **options)
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, run_migrations=False), **options))
+        server.run(sockets=[sock])
+
+
+def _listen(host: str, port: int):
+    """A listening socket on host:port, or exit 2 saying why it cannot be had."""
+    import socket
+
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+    except OSError as exc:
+        hint = " (another program has it; pick a free one with --port)" if exc.errno == errno.EADDRINUSE else ""
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        typer.echo(f"cannot listen on {host}:{port}: {reason}{hint}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("migrate")

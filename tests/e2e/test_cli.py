@@ -80,3 +80,18 @@ asyncio.run(main())
     log = _cli(live_server, "admin", "log").stdout
     assert any(f"\tsystem\tapprove\taccount:{username}\t" in line for line in log.splitlines())
     assert httpx.get(f"{live_server.url}/api/v1/accounts/lookup", params={"acct": username}).status_code == 200
+
+
+def test_serve_on_a_port_in_use_says_so_and_prints_no_url(tmp_path):
+    """The port is taken before the URL is printed: a busy port is one clear line and exit code 2."""
+    import os
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+        out = subprocess.run([*_townsquare_cmd(), "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr and "--port" in out.stderr
+    assert "running at" not in out.stdout and "Traceback" not in out.stderr
