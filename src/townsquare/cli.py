@@ -11,7 +11,7 @@ import typer
 
 from townsquare import cli_ops
 from townsquare.cli_admin import admin_app
-from townsquare.cli_common import DataDir, run_refusable, settings_for, with_db
+from townsquare.cli_common import DataDir, run_db, settings_for
 from townsquare.spaces import cli_rooms
 from townsquare.spaces.audio.cli_speak import speak
 
@@ -86,11 +86,6 @@ def migrate_cmd(data_dir: Optional[Path] = DataDir) -> None:
     typer.echo("database is up to date")
 
 
-def _run_db(data_dir: Optional[Path], work):
-    """Run `work(conn)` in one transaction; a refused change prints its reason and exits 1."""
-    return run_refusable(with_db(settings_for(data_dir), work))
-
-
 @accounts_app.command("create")
 def accounts_create(
     username: str,
@@ -105,7 +100,7 @@ def accounts_create(
     async def work(conn):
         return await create_account(conn, username, email, password, role="admin" if admin else "user", allow_reserved=True)
 
-    account = _run_db(data_dir, work)
+    account = run_db(data_dir, work)
     typer.echo(str(account.id))
 
 
@@ -138,7 +133,7 @@ def accounts_token(
         secret, _ = await auth.issue_token(conn, app_id, account.id, auth.parse_scopes(scopes))
         return secret
 
-    token = _run_db(data_dir, work)
+    token = run_db(data_dir, work)
     typer.echo(token)
 
 
@@ -155,7 +150,7 @@ def accounts_approve(username: str, data_dir: Optional[Path] = DataDir) -> None:
             raise ApiError(404, f"no account named {username}")
         return await sanctions.approve(conn, None, account)
 
-    account = _run_db(data_dir, work)
+    account = run_db(data_dir, work)
     typer.echo(f"approved {account.username} ({account.id})")
 
 
@@ -170,7 +165,7 @@ def accounts_pending(data_dir: Optional[Path] = DataDir) -> None:
         query = select(accounts.c.username, accounts.c.email, accounts.c.registration_reason).where(accounts.c.approved.is_(False))
         return (await conn.execute(query.order_by(accounts.c.id))).all()
 
-    for row in _run_db(data_dir, work):
+    for row in run_db(data_dir, work):
         typer.echo(f"{row.username}\t{row.email}\t{row.registration_reason or ''}")
 
 

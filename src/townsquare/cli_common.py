@@ -42,6 +42,11 @@ async def with_db(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> 
         await db.dispose()
 
 
+def run_db(data_dir: Optional[Path], work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """`with_db` on the command's settings, a refused change printing its reason and exiting 1."""
+    return run_refusable(with_db(settings_for(data_dir), work))
+
+
 def run_refusable(coro: Awaitable[Any]) -> Any:
     """Run a command's coroutine; a change the services refuse prints its reason and exits 1."""
     from townsquare.core.errors import ApiError

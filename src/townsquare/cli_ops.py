@@ -13,11 +13,12 @@ from typing import Optional
 
 import typer
 
-from townsquare.cli_common import DataDir, run_refusable, settings_for, with_db
+from townsquare.cli_common import DataDir, run_db, settings_for
 from townsquare.config import Settings
 
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", invoke_without_command=True)
 bench_app = typer.Typer(help="Load-test helpers: seed data in bulk.", no_args_is_help=True)
+
 
 def worker(
     data_dir: Optional[Path] = DataDir,
@@ -88,7 +89,7 @@ def jobs_summary(ctx: typer.Context, data_dir: Optional[Path] = DataDir) -> None
             .order_by(jobs.c.id).limit(50))).all()
         return counts, failed
 
-    counts, failed = run_refusable(with_db(settings_for(data_dir), work))
+    counts, failed = run_db(data_dir, work)
     typer.echo("queue\tkind\tstate\tcount\toldest")
     for queue, kind, state, count, oldest in counts:
         typer.echo(f"{queue}\t{kind}\t{state}\t{count}\t{oldest}")
@@ -117,7 +118,7 @@ def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="One parked job
         result = await conn.execute(query.values(state="ready", attempts=0, run_at=now(), locked_at=None))
         return result.rowcount or 0
 
-    typer.echo(f"{run_refusable(with_db(settings_for(data_dir), work))} job(s) queued again")
+    typer.echo(f"{run_db(data_dir, work)} job(s) queued again")
 
 
 @bench_app.command("seed-followers")
@@ -132,8 +133,7 @@ def seed_followers(
     started = time.perf_counter()
     with Progress(transient=True) as progress:
         task = progress.add_task(f"seeding followers of {username}", total=count)
-        made = run_refusable(with_db(settings_for(data_dir), lambda conn: _seed(conn, username, count,
-                                                                             lambda n: progress.advance(task, n))))
+        made = run_db(data_dir, lambda conn: _seed(conn, username, count, lambda n: progress.advance(task, n)))
     typer.echo(f"created {made} followers of {username} in {time.perf_counter() - started:.1f} s")
 
 
