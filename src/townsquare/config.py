@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
+    # Media files: under media_dir (default <data_dir>/media, served at /system/media/ by the app or nginx),
+    # or in an S3-compatible bucket when s3_endpoint and s3_bucket are set.
+    media_dir: Path | None = None
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_public_url: str | None = None
+    s3_region: str = "us-east-1"
 
     def rate_limit_overrides(self) -> dict[str, str | None]:
         """Return the configured "LIMIT/PERIOD" of each rate limit (None keeps the default)."""

@@ -22,6 +22,7 @@ from townsquare.api.mastodon import (
     grouped_notifications,
     instance,
     lists,
+    media,
     moderation,
     notifications,
     personal,
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
     for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
                    personal, space_pages, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
-                   admin_appeals):
+                   admin_appeals, media):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
     describe_parameters(app)

@@ -10,6 +10,7 @@ from functools import partial
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
+from townsquare.media.store import DiskMediaStore, MediaStore
 from townsquare.spaces.audio.hub import AudioHub
 from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.ratelimit.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -37,6 +38,7 @@ class AppContext:
     limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
     rate_rules: dict[str, Rule] = field(default_factory=lambda: build_rules({}))
     extras: dict = field(default_factory=dict)
+    media: MediaStore | None = None
 
     def after_commit(self) -> None:
         """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
@@ -46,6 +48,19 @@ class AppContext:
             task = asyncio.get_running_loop().create_task(self.bus.publish("jobs", {}))
             _pending.add(task)
             task.add_done_callback(_pending.discard)
+
+
+def build_media_store(settings: Settings) -> MediaStore:
+    """The media files' backend: an S3-compatible bucket when configured, else files in the data dir."""
+    if settings.s3_endpoint and settings.s3_bucket:
+        from townsquare.media.s3 import S3MediaStore  # the S3 client is imported only where it is used
+
+        return S3MediaStore(settings.s3_endpoint, settings.s3_bucket, settings.s3_access_key or "",
+                            settings.s3_secret_key or "", settings.s3_public_url, settings.s3_region)
+    return DiskMediaStore(settings.media_dir or settings.data_dir / "media")
+
+
+PERIODIC = {"trim_feeds": 600, "remove_unattached_media": 3600}
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -63,7 +78,8 @@ def build_context(settings: Settings) -> AppContext:
                      rate_rules=build_rules(settings.rate_limit_overrides()))
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
+    ctx.media = build_media_store(settings)
     if settings.run_jobs_in_process:
-        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600},
+        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic=PERIODIC,
                              stale_after=timedelta(seconds=settings.job_lease_seconds))
     return ctx

@@ -68,7 +68,7 @@ async def resolve(ctx, viewer: Viewer, name: str, params: dict) -> Stream:
     if name == "direct":
         return Stream(name, (name,), (ev.direct_channel(me),))
     if name in PUBLIC_STREAMS:
-        # Every status is local and none has media yet: public:local mirrors public, the rest stay quiet.
+        # Every status is local: public:local mirrors public, the :media ones carry statuses with attachments.
         channel = {"public": ev.PUBLIC, "public:local": ev.PUBLIC_LOCAL}.get(name, f"timeline:{name}")
         return Stream(name, (name,), (channel, ev.DELETES))
     if name in ("hashtag", "hashtag:local"):

@@ -105,6 +105,7 @@ class Status:
     bookmarked: bool = False
     pinned: bool = False
     muted: bool = False
+    media_attachments: list = field(default_factory=list)  # MediaAttachment, in the author's order
 
     from_row = classmethod(_from_row)
 
@@ -185,6 +186,7 @@ class StatusEdit:
     sensitive: bool
     created_at: datetime
     account: Account
+    media_attachments: list = field(default_factory=list)  # MediaAttachment, as they were at this version
 
 
 @dataclass

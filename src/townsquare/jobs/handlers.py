@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from townsquare.media.processing import convert_upload, finish_upload, remove_unattached
+from townsquare.media.uploads import DELETE_FILES_JOB, PROCESS_JOB
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.services.spaces import notify_followers
@@ -36,10 +38,42 @@ async def handle_notify_space(ctx, conn, payload: dict) -> None:
     await notify_followers(conn, payload)
 
 
+async def handle_process_media(ctx, conn, payload: dict) -> None:
+    """Record the result of processing an upload (the transcode itself ran before, in prepare)."""
+    await finish_upload(conn, int(payload["media_id"]), payload["prepared"])
+
+
+async def _convert_media(ctx, payload: dict) -> dict:
+    return await convert_upload(ctx.db, ctx.media, int(payload["media_id"]))
+
+
+handle_process_media.prepare = _convert_media  # type: ignore[attr-defined]  # slow work outside the transaction
+
+
+async def handle_delete_media_files(ctx, conn, payload: dict) -> None:
+    """Nothing left to record: the files went in prepare (deleting is idempotent, so a retry is harmless)."""
+
+
+async def _delete_media_files(ctx, payload: dict) -> dict:
+    await ctx.media.delete(list(payload["keys"]))
+    return {}
+
+
+handle_delete_media_files.prepare = _delete_media_files  # type: ignore[attr-defined]
+
+
+async def handle_remove_unattached_media(ctx, conn, payload: dict) -> None:
+    """Remove uploads that no status took within a day (periodic)."""
+    await remove_unattached(conn)
+
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
     "notify_space": handle_notify_space,
+    PROCESS_JOB: handle_process_media,
+    DELETE_FILES_JOB: handle_delete_media_files,
+    "remove_unattached_media": handle_remove_unattached_media,
 }

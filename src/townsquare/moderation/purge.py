@@ -12,6 +12,7 @@ from townsquare.core.errors import ApiError
 from townsquare.domain.models import Account
 from townsquare.moderation import audit
 from townsquare.storage import accounts as account_store
+from townsquare.storage import media as media_rows
 from townsquare.storage.tables import accounts, favourites, follows, statuses
 from townsquare.timelines.feeds import FeedStore
 
@@ -48,6 +49,7 @@ async def purge_account(conn: AsyncConnection, feeds: FeedStore, actor: Account 
                      .group_by(statuses.c.account_id))
     for (status_id,) in (await conn.execute(own)).all():
         await feeds.remove_status(conn, status_id)
+    await media_rows.discard_for_account(conn, tid)  # rows now, files by a job after the commit
     await audit.record(conn, actor, "purge", "account", tid, target.username, reason)
     await conn.execute(accounts.delete().where(accounts.c.id == tid))
 

@@ -12,9 +12,11 @@ from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.html import extract_mentions, extract_tags, render_text
 from townsquare.core.ids import new_id
 from townsquare.domain.models import VISIBILITIES, Account, Status
+from townsquare.media.attaching import apply_media_attributes, media_for_status
 from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services.notify import notify
 from townsquare.storage import accounts as account_store
+from townsquare.storage import media as media_rows
 from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import (
     idempotency_keys,
@@ -42,6 +44,8 @@ class Draft:
     sensitive: bool | None = None
     language: str | None = None
     in_reply_to_id: int | None = None
+    media_ids: list[int] | None = None  # None: leave the attachments as they are (on edit)
+    media_attributes: list | None = None
 
 
 async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) -> tuple[str, list[Account], list[str]]:
@@ -76,8 +80,8 @@ async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str]) 
             await conn.execute(status_tags.insert().values(status_id=status_id, tag_id=tag_id))
 
 
-def _validate(draft: Draft, max_chars: int) -> None:
-    if not draft.text.strip():
+def _validate(draft: Draft, max_chars: int, has_media: bool = False) -> None:
+    if not draft.text.strip() and not (draft.media_ids or has_media):
         raise unprocessable("Text can't be blank")
     if len(draft.text) > max_chars:
         raise unprocessable(f"Text character limit of {max_chars} exceeded")
@@ -102,6 +106,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         if row is not None:
             return row[0]
     _validate(draft, max_chars)
+    media = await media_for_status(conn, author.id, draft.media_ids) if draft.media_ids else []
     parent = None
     if draft.in_reply_to_id is not None:
         parent = (await conn.execute(select(statuses).where(statuses.c.id == draft.in_reply_to_id).where(visible_to(author.id)), viewer_params(author.id))).first()
@@ -126,6 +131,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
         await notify(conn, account.id, author.id, "mention", status_id)
     await _attach_tags(conn, status_id, tag_names)
+    await media_rows.attach(conn, status_id, [m.id for m in media])
     await account_store.bump(conn, author.id, statuses_count=1)
     await conn.execute(update(account_store.accounts).where(account_store.accounts.c.id == author.id).values(last_status_at=stamp))
     if parent is not None:
@@ -149,22 +155,32 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
                       domain: str, max_chars: int, hybrid_threshold: int = 10_000) -> None:
     """Change a status's text, keeping every earlier version in its history."""
     row = await _own_status(conn, viewer, status_id)
-    _validate(draft, max_chars)
+    before = await media_rows.of_status(conn, status_id)
+    _validate(draft, max_chars, has_media=bool(before) and draft.media_ids is None)
+    chosen = await media_for_status(conn, viewer.id, draft.media_ids, status_id) if draft.media_ids is not None else None
     stamp = now()
     has_history = (await conn.execute(select(status_edits.c.id).where(status_edits.c.status_id == status_id).limit(1))).first()
     if has_history is None:
+        first_id = new_id()
         await conn.execute(status_edits.insert().values(
-            id=new_id(), status_id=status_id, account_id=viewer.id, text=row.text, content=row.content,
+            id=first_id, status_id=status_id, account_id=viewer.id, text=row.text, content=row.content,
             spoiler_text=row.spoiler_text, sensitive=row.sensitive, created_at=row.created_at))
+        await media_rows.snapshot_edit(conn, first_id, before)
+    if chosen is not None:
+        await media_rows.attach(conn, status_id, [m.id for m in chosen])
+    if draft.media_attributes:
+        await apply_media_attributes(conn, viewer.id, status_id, draft.media_attributes)
     html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
     sensitive = bool(draft.sensitive) if draft.sensitive is not None else row.sensitive
     sensitive = sensitive or bool(draft.spoiler_text)
     await conn.execute(update(statuses).where(statuses.c.id == status_id).values(
         text=draft.text, content=html, spoiler_text=draft.spoiler_text, sensitive=sensitive,
         language=draft.language or row.language, edited_at=stamp))
+    edit_id = new_id()
     await conn.execute(status_edits.insert().values(
-        id=new_id(), status_id=status_id, account_id=viewer.id, text=draft.text, content=html,
+        id=edit_id, status_id=status_id, account_id=viewer.id, text=draft.text, content=html,
         spoiler_text=draft.spoiler_text, sensitive=sensitive, created_at=stamp))
+    await media_rows.snapshot_edit(conn, edit_id, await media_rows.of_status(conn, status_id))
     existing = {r[0] for r in await conn.execute(select(mentions.c.account_id).where(mentions.c.status_id == status_id))}
     for account in mentioned:
         if account.id not in existing:
@@ -185,6 +201,7 @@ async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, 
     for reblog in reblogs:
         await account_store.bump(conn, reblog.account_id, statuses_count=-1)
     await feeds.remove_status(conn, status_id)
+    await media_rows.discard_for_statuses(conn, [status_id])  # rows now, files by a job after the commit
     await conn.execute(delete(statuses).where(statuses.c.id == status_id))
     await account_store.bump(conn, viewer.id, statuses_count=-1)
     publish_deleted(conn, [status_id, *(r.id for r in reblogs)])

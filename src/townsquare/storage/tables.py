@@ -432,3 +432,40 @@ space_members = Table(
     Column("created_at", TS, nullable=False),
     UniqueConstraint("space_id", "account_id"),
 )
+
+media_attachments = Table(
+    "media_attachments",
+    metadata,
+    _id(),
+    _account_fk(),  # the uploader
+    # Unattached until a status takes it; a status deleted some other way leaves it for the cleanup job.
+    Column("status_id", BigInteger, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True),
+    Column("position", Integer, nullable=False, default=0),
+    Column("type", String(10), nullable=False),  # image | gifv | video | audio | unknown
+    Column("state", String(12), nullable=False),  # processing | ready | failed
+    Column("prefix", String(80), nullable=False),  # random folder of its files: unguessable from any id
+    Column("file_key", String(200), nullable=True),
+    Column("file_type", String(100), nullable=True),
+    Column("preview_key", String(200), nullable=True),
+    Column("upload_key", String(200), nullable=True),  # the raw upload a processing job reads
+    Column("thumbnail_key", String(200), nullable=True),  # a custom preview set by the uploader
+    Column("url_base", String(500), nullable=True),  # the object store's public URL; None: served by this app
+    Column("meta", JSON, nullable=False, default=dict),
+    Column("description", Text, nullable=True),
+    Column("blurhash", String(100), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "status_id", "position"),
+    Index(None, "account_id", "id"),
+    Index(None, "status_id", "created_at"),
+)
+
+status_edit_media = Table(
+    "status_edit_media",
+    metadata,
+    Column("edit_id", BigInteger, ForeignKey("status_edits.id", ondelete="CASCADE"), nullable=False),
+    Column("media_id", BigInteger, nullable=False),  # no foreign key: history outlives a removed attachment
+    Column("position", Integer, nullable=False),
+    Column("description", Text, nullable=True),  # as it was at that version
+    UniqueConstraint("edit_id", "media_id"),
+)

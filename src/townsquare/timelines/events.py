@@ -22,6 +22,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townsquare.storage import media as media_rows
 from townsquare.storage.db import after_commit
 from townsquare.storage.tables import accounts, follows, mentions, status_tags, tags
 from townsquare.timelines.recipients import is_hybrid
@@ -151,6 +152,8 @@ async def _public_and_direct(conn: AsyncConnection, status, event: str) -> list[
     message = _message(event, status.id)
     if status.visibility == "public" and status.reblog_of_id is None:
         pairs += [(PUBLIC, message), (PUBLIC_LOCAL, message)]
+        if await media_rows.of_status(conn, status.id):  # the only_media streams
+            pairs += [(f"{PUBLIC}:media", message), (f"{PUBLIC_LOCAL}:media", message)]
         for name in await _tag_names(conn, status.id):
             pairs += [(hashtag_channel(name), message), (hashtag_channel(name, True), message)]
     if status.visibility == "direct" and event == "update":

@@ -19,6 +19,7 @@ from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.services import accounts as account_service
 from townsquare.services import auth, relations
 from townsquare.storage import accounts as account_store
+from townsquare.storage import media as media_rows
 from townsquare.storage.tables import follow_requests, follows, pins, statuses, status_tags, tags
 
 router = APIRouter()
@@ -168,8 +169,6 @@ async def account_statuses(request: Request, account_id: str) -> Response:
     page = page_from(p)
     async with ctx_of(request).db.read() as conn:
         account = await _account_or_404(conn, path_id(account_id))
-        if as_bool(p.get("only_media")):
-            return await statuses_response(request, conn, [], viewer_id, p)
         query = select(statuses.c.id).where(statuses.c.account_id == account.id).where(visible_to(viewer_id))
         column = statuses.c.id
         if as_bool(p.get("pinned")):
@@ -179,6 +178,8 @@ async def account_statuses(request: Request, account_id: str) -> Response:
             query = query.where((statuses.c.in_reply_to_id.is_(None)) | (statuses.c.in_reply_to_account_id == account.id))
         if as_bool(p.get("exclude_reblogs")):
             query = query.where(statuses.c.reblog_of_id.is_(None))
+        if as_bool(p.get("only_media")):
+            query = query.where(media_rows.has_media())
         tagged = as_str(p.get("tagged"), "tagged", 200)
         if tagged:
             query = query.where(statuses.c.id.in_(select(status_tags.c.status_id).join(tags, tags.c.id == status_tags.c.tag_id).where(tags.c.name == tagged.lstrip("#").lower())))

@@ -14,6 +14,7 @@ from townsquare.api.deps import ctx_of, get_viewer, json
 from townsquare.api.params import as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.core.errors import ApiError, not_found
+from townsquare.domain import media
 from townsquare.domain.models import Account
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import accounts, statuses
@@ -26,13 +27,20 @@ PIXEL = base64.b64decode(
 )
 
 
+def media_limits() -> dict:
+    """configuration.media_attachments: the limits and MIME types uploads are checked against."""
+    return {"supported_mime_types": [*media.IMAGE_TYPES, *media.VIDEO_TYPES, *media.AUDIO_TYPES],
+            "image_size_limit": media.IMAGE_SIZE_LIMIT, "image_matrix_limit": media.IMAGE_MATRIX_LIMIT,
+            "video_size_limit": media.VIDEO_SIZE_LIMIT, "video_frame_rate_limit": media.VIDEO_FRAME_RATE_LIMIT,
+            "video_matrix_limit": media.VIDEO_MATRIX_LIMIT, "description_limit": media.DESCRIPTION_LIMIT}
+
+
 def _limits(settings) -> dict:
     return {
         "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
-        "statuses": {"max_characters": settings.max_status_chars, "max_media_attachments": 0, "characters_reserved_per_url": 23},
-        "media_attachments": {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
-                              "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
-                              "description_limit": 1500},
+        "statuses": {"max_characters": settings.max_status_chars, "max_media_attachments": media.MAX_ATTACHMENTS,
+                     "characters_reserved_per_url": 23},
+        "media_attachments": media_limits(),
         "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 300, "max_expiration": 2629746},
         "translation": {"enabled": False},
     }

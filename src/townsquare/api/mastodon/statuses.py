@@ -17,7 +17,9 @@ from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
 from townsquare.domain.models import StatusEdit
 from townsquare.moderation.policy import viewer_params, visible_to
+from townsquare.media.attaching import parse_media_ids
 from townsquare.services import interactions, posting
+from townsquare.storage import media as media_rows
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import favourites, status_edits, statuses
 
@@ -25,8 +27,6 @@ router = APIRouter()
 
 
 def _draft(p: dict, max_chars: int) -> posting.Draft:
-    if p.get("media_ids") and as_list(p.get("media_ids")):
-        raise ApiError(422, "Validation failed: Media attachments are not supported yet")
     if p.get("poll"):
         raise ApiError(422, "Validation failed: Polls are not supported yet")
     reply = p.get("in_reply_to_id")
@@ -42,6 +42,8 @@ def _draft(p: dict, max_chars: int) -> posting.Draft:
         sensitive=as_bool(p["sensitive"]) if p.get("sensitive") not in (None, "") else None,
         language=as_str(p.get("language"), "language") or None,
         in_reply_to_id=reply_id,
+        media_ids=parse_media_ids(as_list(p["media_ids"])) if "media_ids" in p else None,
+        media_attributes=as_list(p.get("media_attributes")) or None,
     )
 
 
@@ -176,10 +178,13 @@ async def history(request: Request, status_id: str) -> Response:
         if item is None:
             raise not_found()
         rows = (await conn.execute(select(status_edits).where(status_edits.c.status_id == sid).order_by(status_edits.c.id))).all()
+        edit_media = await media_rows.for_edits(conn, [r.id for r in rows])
     if not rows:
-        edits = [StatusEdit(item.content, item.spoiler_text, item.sensitive, item.created_at, item.account)]
+        edits = [StatusEdit(item.content, item.spoiler_text, item.sensitive, item.created_at, item.account,
+                            item.media_attachments)]
     else:
-        edits = [StatusEdit(r.content, r.spoiler_text, r.sensitive, r.created_at, item.account) for r in rows]
+        edits = [StatusEdit(r.content, r.spoiler_text, r.sensitive, r.created_at, item.account, edit_media.get(r.id, []))
+                 for r in rows]
     return json([status_edit(e, base) for e in edits])
 
 

@@ -13,6 +13,7 @@ from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
+from townsquare.storage import media as media_rows
 from townsquare.storage import statuses as status_store
 from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
@@ -80,7 +81,7 @@ async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: s
     if as_bool(p.get("remote")):
         query = query.where(statuses.c.id < 0)  # no federation yet: nothing is remote
     if as_bool(p.get("only_media")):
-        query = query.where(statuses.c.id < 0)  # no media attachments yet
+        query = query.where(media_rows.has_media())
     query = query.where(visible_to(viewer_id))
     filt = _not_muted_or_blocked(viewer_id)
     if filt is not None:

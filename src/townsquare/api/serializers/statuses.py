@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import account_warning
+from townsquare.api.serializers.media import media_attachment
 from townsquare.core.clock import iso
 from townsquare.core.html import plain_text, safe_url
 from townsquare.core.ids import render_id
@@ -35,7 +36,7 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
         "visibility": s.visibility,
         "sensitive": bool(s.sensitive),
         "spoiler_text": plain_text(s.spoiler_text),
-        "media_attachments": [],
+        "media_attachments": [media_attachment(m, base_url) for m in s.media_attachments],
         "application": _application(s.application),
         "mentions": [
             {"id": render_id(m.id), "username": m.username, "acct": m.acct, "url": f"{base_url}/@{m.username}"}
@@ -87,6 +88,6 @@ def status_edit(e: StatusEdit, base_url: str) -> dict:
         "created_at": iso(e.created_at),
         "account": render_account(e.account, base_url),
         "poll": None,
-        "media_attachments": [],
+        "media_attachments": [media_attachment(m, base_url) for m in e.media_attachments],
         "emojis": [],
     }

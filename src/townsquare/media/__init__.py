@@ -1,0 +1,1 @@
+"""Uploads: type sniffing, image/video/audio processing, blurhash and the MediaStore backends."""
