@@ -101,10 +101,23 @@ def redis_prefix():
     _drop_redis_prefix(prefix)
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto) on loopback for the whole session."""
+    from tests.s3_server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(database_url, tmp_path, redis_prefix):
-    """Settings pointing at the test database; the PostgreSQL backend runs the scale-out mode with Redis."""
+def settings(database_url, tmp_path, redis_prefix, request):
+    """Settings pointing at the test database; the PostgreSQL backend runs the scale-out mode with Redis and S3."""
     extra = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix} if BACKEND == "postgres" else {}
+    if BACKEND == "postgres":  # media files go to a fresh bucket of the loopback S3 server
+        s3 = request.getfixturevalue("s3_server")
+        extra.update(s3.settings_for(s3.new_bucket()))
     return Settings(database_url=database_url, data_dir=tmp_path, domain="test.local", secret_key="test",
                     **RELAXED_LIMITS, **extra)
 

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_public_url: str | None = None
     s3_region: str = "us-east-1"
+    s3_acl: str = "public-read"  # canned ACL of each object ("" when a bucket policy makes them public)
 
     def rate_limit_overrides(self) -> dict[str, str | None]:
         """Return the configured "LIMIT/PERIOD" of each rate limit (None keeps the default)."""

@@ -56,7 +56,8 @@ def build_media_store(settings: Settings) -> MediaStore:
         from townsquare.media.s3 import S3MediaStore  # the S3 client is imported only where it is used
 
         return S3MediaStore(settings.s3_endpoint, settings.s3_bucket, settings.s3_access_key or "",
-                            settings.s3_secret_key or "", settings.s3_public_url, settings.s3_region)
+                            settings.s3_secret_key or "", settings.s3_public_url, settings.s3_region,
+                            settings.s3_acl)
     return DiskMediaStore(settings.media_dir or settings.data_dir / "media")
 
 

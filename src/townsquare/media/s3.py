@@ -23,12 +23,14 @@ class S3MediaStore:
     """Objects in one bucket, served from its public URL (a CDN or the bucket itself)."""
 
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, public_url: str | None,
-                 region: str = "us-east-1"):
+                 region: str = "us-east-1", acl: str = "public-read"):
         self.endpoint = endpoint
         self.bucket = bucket
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
+        # Objects are public by default, as Mastodon stores them; "" leaves access to a bucket policy instead.
+        self._acl = {"ACL": acl} if acl else {}
         self.url_base = (public_url or f"{endpoint.rstrip('/')}/{bucket}").rstrip("/")
         self._session = get_session()
         self._config = AioConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"})
@@ -55,14 +57,14 @@ class S3MediaStore:
         """Store bytes under a key, with the headers the files are served with."""
         async with self._client() as client:
             await client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type_of(key),
-                                    CacheControl=CACHE_CONTROL)
+                                    CacheControl=CACHE_CONTROL, **self._acl)
 
     async def put_file(self, key: str, path: Path) -> None:
         """Store a local file under a key."""
         with open(path, "rb") as body:
             async with self._client() as client:
                 await client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type_of(key),
-                                        CacheControl=CACHE_CONTROL)
+                                        CacheControl=CACHE_CONTROL, **self._acl)
 
     async def get(self, key: str) -> bytes:
         """Return the bytes of a key."""
