@@ -15,7 +15,7 @@ from townsquare.media.errors import MediaError
 
 # Pillow's own bomb guard (an error above twice this) stays as a second line behind the header check below.
 Image.MAX_IMAGE_PIXELS = IMAGE_MATRIX_LIMIT
-BLURHASH_SIDE = 64  # the small image is averaged down to this before the (pure-Python) blurhash: same hash, 50x faster
+BLURHASH_SIDE = 24  # the small image is averaged down to this before the (pure-Python) 4x4 blurhash: same hash, far faster
 JPEG_QUALITY = 90
 # What each input becomes: formats browsers show stay, HEIC/AVIF become JPEG, a still GIF becomes PNG.
 _OUTPUT = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "GIF": "PNG", "HEIF": "JPEG", "AVIF": "JPEG", "MPO": "JPEG"}
@@ -106,19 +106,25 @@ def process_image(data: bytes) -> ProcessedImage | Animated:
     if fmt is None:
         raise MediaError(f"Validation failed: Image format {im.format} is not supported")
     icc = im.info.get("icc_profile")
+    orientation = im.getexif().get(0x0112, 1)
     try:
         im.load()
-        im = ImageOps.exif_transpose(im)  # orientation applied to the pixels, so dropping EXIF loses nothing
+        # Shrink first, then apply the EXIF orientation to the pixels (cheaper on fewer of them); dropping
+        # EXIF afterwards loses nothing. The pixel count is the same either way round.
+        width, height = fitted(*im.size, ORIGINAL_PIXELS)
+        if (width, height) != im.size:
+            im = im.resize((width, height), Image.Resampling.BICUBIC)
+        if orientation != 1:
+            im.getexif()[0x0112] = orientation
+            im = ImageOps.exif_transpose(im)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise MediaError(f"Validation failed: Image file is damaged or truncated ({exc})") from None
     if im.mode == "P" and fmt != "PNG":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     if im.mode in ("CMYK", "YCbCr", "I", "F") and fmt != "PNG":
         im = im.convert("RGB")
-    width, height = fitted(*im.size, ORIGINAL_PIXELS)
-    if (width, height) != im.size:
-        im = im.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    small = im.resize(fitted(width, height, SMALL_PIXELS), Image.Resampling.LANCZOS, reducing_gap=3.0) \
+    width, height = im.size
+    small = im.resize(fitted(width, height, SMALL_PIXELS), Image.Resampling.LANCZOS, reducing_gap=2.0) \
         if width * height > SMALL_PIXELS else im
     ext, mime = EXTENSIONS[fmt]
     return ProcessedImage(

@@ -1,0 +1,115 @@
+"""Benchmark: media processing throughput and memory.
+
+Usage: .venv/bin/python bench/media.py [IMAGES] [VIDEO_SECONDS]   (defaults 10 and 30)
+Prints images per second for a 12 MP camera JPEG (4000x3000 with EXIF orientation and GPS, processed into
+its <= 8.3 MP original, <= 230,400 px small version and blurhash), the peak memory one such image adds
+(growth of the process's RSS high-water mark), and the time to transcode a VIDEO_SECONDS 1080p30 VP9/Opus
+WebM to H.264/AAC MP4 (plus the stream-copy time of an already compliant MP4 of the same length).
+"""
+
+from __future__ import annotations
+
+import io
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
+
+from townsquare.media.images import process_image
+from townsquare.media.video import process_video
+
+
+def camera_jpeg(width: int = 4000, height: int = 3000) -> bytes:
+    """A 12 MP JPEG with texture (so the encoder works as on a photo), EXIF orientation and GPS."""
+    rng = np.random.default_rng(1)
+    base = np.linspace(0, 255, width, dtype=np.float32)[None, :, None].repeat(height, 0).repeat(3, 2)
+    noise = rng.normal(0, 18, (height // 8, width // 8, 3)).repeat(8, 0).repeat(8, 1)
+    pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (IFDRational(52, 1), IFDRational(22, 1), IFDRational(1, 1))
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=92, exif=exif)
+    return out.getvalue()
+
+
+def make_video(path: Path, seconds: int, codec: str, audio: str, size=(1920, 1080), rate: int = 30) -> None:
+    """A moving test pattern of the given length, with a tone."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        if codec == "libvpx-vp9":
+            v.options = {"deadline": "realtime", "cpu-used": "8"}
+        elif codec == "libx264":
+            v.options = {"preset": "ultrafast"}
+        a = out.add_stream(audio, rate=48000, layout="stereo")
+        x = np.arange(width)[None, :]
+        y = np.arange(height)[:, None]
+        for i in range(seconds * rate):
+            frame_pixels = ((x + y + i * 8) % 256).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.stack([frame_pixels] * 3, axis=2), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        size_ = a.codec_context.frame_size or 1024
+        t = np.arange(seconds * 48000) / 48000
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for start in range(0, len(tone) - size_, size_):
+            af = av.AudioFrame.from_ndarray(np.stack([tone[start:start + size_]] * 2), format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 48000, start
+            out.mux(a.encode(af))
+        out.mux(a.encode(None))
+
+
+def main() -> None:
+    """Run the three measurements and print them."""
+    images = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    data = camera_jpeg()
+    print(f"12 MP JPEG: {len(data) / 1e6:.1f} MB")
+    # Peak memory of one image: the growth of the process's high-water mark (Pillow's pixel buffers are
+    # outside tracemalloc's view, so the RSS peak is the honest figure), then Python's own allocations.
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    process_image(data)
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(f"memory peak per image: {peak_kb / 1024:.0f} MB above the idle process (Python objects: {traced / 1e6:.1f} MB)")
+    started = time.perf_counter()
+    for _ in range(images):
+        result = process_image(data)
+    elapsed = time.perf_counter() - started
+    print(f"images: {images / elapsed:.2f} per second ({elapsed / images * 1000:.0f} ms each, one core); "
+          f"original {result.meta['original']['size']}, small {result.meta['small']['size']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = folder / "in.webm"
+        made = time.perf_counter()
+        make_video(source, seconds, "libvpx-vp9", "libopus")
+        print(f"made a {seconds} s 1080p30 VP9/Opus WebM in {time.perf_counter() - made:.0f} s "
+              f"({source.stat().st_size / 1e6:.1f} MB)")
+        started = time.perf_counter()
+        out = process_video(source, folder)
+        print(f"transcode {seconds} s 1080p30 -> H.264/AAC MP4: {time.perf_counter() - started:.1f} s "
+              f"({out.path.stat().st_size / 1e6:.1f} MB, {out.meta['original']['size']})")
+        compliant = folder / "h264.mp4"
+        make_video(compliant, seconds, "libx264", "aac")
+        copy_dir = folder / "copy"
+        copy_dir.mkdir()
+        started = time.perf_counter()
+        process_video(compliant, copy_dir)
+        print(f"stream copy of a compliant {seconds} s 1080p H.264/AAC MP4: {time.perf_counter() - started:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
