@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
+from townsquare.services.polls import END_JOB, end_poll
+from townsquare.services.scheduling import PUBLISH_JOB, publish_scheduled
 from townsquare.services.spaces import notify_followers
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
@@ -36,10 +38,24 @@ async def handle_notify_space(ctx, conn, payload: dict) -> None:
     await notify_followers(conn, payload)
 
 
+async def handle_end_poll(ctx, conn, payload: dict) -> None:
+    """Announce that a poll has ended to its author and voters."""
+    await end_poll(conn, int(payload["poll_id"]))
+
+
+async def handle_publish_scheduled(ctx, conn, payload: dict) -> None:
+    """Publish a scheduled status that is due, through the same path as a normal post."""
+    s = ctx.settings
+    await publish_scheduled(conn, int(payload["scheduled_status_id"]), base_url=s.base_url, domain=s.effective_domain,
+                            max_chars=s.max_status_chars)
+
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
     "notify_space": handle_notify_space,
+    END_JOB: handle_end_poll,
+    PUBLISH_JOB: handle_publish_scheduled,
 }

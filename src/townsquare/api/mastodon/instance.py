@@ -15,6 +15,7 @@ from townsquare.api.params import as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.core.errors import ApiError, not_found
 from townsquare.domain.models import Account
+from townsquare.services import polls as poll_limits
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import accounts, statuses
 
@@ -33,7 +34,8 @@ def _limits(settings) -> dict:
         "media_attachments": {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
                               "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
                               "description_limit": 1500},
-        "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 300, "max_expiration": 2629746},
+        "polls": {"max_options": poll_limits.MAX_OPTIONS, "max_characters_per_option": poll_limits.MAX_OPTION_CHARS,
+                  "min_expiration": poll_limits.MIN_EXPIRATION, "max_expiration": poll_limits.MAX_EXPIRATION},
         "translation": {"enabled": False},
     }
 
