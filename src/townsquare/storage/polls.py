@@ -70,7 +70,7 @@ async def add_votes(conn: AsyncConnection, poll_id: int, account_id: int, choice
 
 async def voter_ids(conn: AsyncConnection, poll_id: int) -> list[int]:
     """Every account that voted in a poll."""
-    rows = await conn.execute(select(distinct(poll_votes.c.account_id)).where(poll_votes.c.poll_id == poll_id))
+    rows = await conn.execute(select(poll_votes.c.account_id).where(poll_votes.c.poll_id == poll_id).distinct())
     return [r[0] for r in rows]
 
 
