@@ -13,6 +13,7 @@ from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.domain.models import Account, ScheduledStatus
 from townsquare.services import posting
 from townsquare.services.polls import PollDraft
+from townsquare.services.quoting import policy_for
 from townsquare.storage import accounts as account_store
 from townsquare.storage import scheduled as scheduled_store
 from townsquare.storage.job_rows import enqueue
@@ -33,7 +34,7 @@ def draft_params(draft: posting.Draft, visibility: str, app_id: int | None, idem
         "media_ids": [str(m) for m in media_ids] or None, "poll": draft.poll.as_params() if draft.poll else None,
         "scheduled_at": None, "application_id": app_id, "idempotency": idempotency, "with_rate_limit": False,
         "quoted_status_id": str(draft.quoted_status_id) if draft.quoted_status_id else None,
-        "quote_approval_policy": draft.quote_approval_policy,
+        "quote_approval_policy": policy_for(draft.quote_approval_policy, visibility),
     }
 
 
