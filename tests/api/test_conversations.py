@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from tests.api.conftest import assert_error, post
 from tests.api.mastodon_schema import assert_entity
+from townsquare.api import stream_render
+from townsquare.domain.models import Viewer
+from townsquare.storage import accounts as account_store
+from townsquare.timelines import events
 
 
 async def _threads(user, **params) -> list[dict]:
@@ -87,3 +94,24 @@ async def test_a_blocked_participant_does_not_see_the_last_status(server):
     await alice.post(f"/api/v1/accounts/{bob.id}/block")
     threads = await _threads(bob)
     assert all(c["last_status"] is None for c in threads)
+
+
+async def test_direct_stream_event_carries_each_participants_own_thread(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    subscription = await server.ctx.bus.subscribe()
+    try:
+        await subscription.add({events.direct_channel(int(bob.id))})
+        await asyncio.sleep(0.2 if hasattr(server.ctx.bus, "redis") else 0)
+        dm = await post(alice, "@bob over here", visibility="direct")
+        await server.settle()
+        channel, message = await asyncio.wait_for(subscription.__anext__(), 10)
+    finally:
+        await subscription.close()
+    thread = (await _threads(bob))[0]
+    assert message == {"event": "conversation", "status_id": dm["id"], "conversation_id": thread["id"]}
+    async with server.ctx.db.read() as conn:
+        viewer = Viewer(account=await account_store.get(conn, int(bob.id)), scopes=frozenset({"read"}))
+    event, payload = await stream_render.render(server.ctx, viewer, "direct", message)
+    rendered = json.loads(payload)
+    assert event == "conversation" and rendered == thread
+    assert_entity("Conversation", rendered)
