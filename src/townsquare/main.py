@@ -36,6 +36,7 @@ from townsquare.api.mastodon import (
 )
 from townsquare.api import streaming
 from townsquare.api import spaces_audio
+from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
 from townsquare.web import spaces as space_pages
 from townsquare.api.inputguard import InputGuardMiddleware
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                    admin_appeals, media):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
+    for module in (polls, scheduled, conversations, quotes):
+        app.include_router(module.router)
     describe_parameters(app)
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)

@@ -323,8 +323,8 @@ async def test_json_body_status(server):
 async def test_unsupported_media_poll_and_schedule_are_rejected(server):
     alice = await server.user("alice")
     assert_error(await alice.post("/api/v1/statuses", data={"status": "x", "media_ids[]": "1"}), 422)
-    assert_error(await alice.post("/api/v1/statuses", json={"status": "x", "poll": {"options": ["a", "b"], "expires_in": 600}}), 422)
-    assert_error(await alice.post("/api/v1/statuses", data={"status": "x", "scheduled_at": "2099-01-01T00:00:00Z"}), 422)
+    assert_error(await alice.post("/api/v1/statuses", json={"status": "x", "poll": {"options": ["a"], "expires_in": 600}}), 422)
+    assert_error(await alice.post("/api/v1/statuses", data={"status": "x", "scheduled_at": "2001-01-01T00:00:00Z"}), 422)
     assert (await alice.get(f"/api/v1/accounts/{alice.id}/statuses")).json() == []
 
 

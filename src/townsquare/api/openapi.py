@@ -10,6 +10,17 @@ PAGE = {"max_id": S, "since_id": S, "min_id": S, "limit": I}
 VISIBILITY = {"type": "string", "enum": ["public", "unlisted", "private", "direct"]}
 STATUS_BODY = {"status": S, "spoiler_text": S, "visibility": VISIBILITY, "sensitive": B, "language": S, "in_reply_to_id": S}
 NOTIFICATION_TYPES = {"types": A, "exclude_types": A, "account_id": S}
+POLL = {"type": "object", "properties": {"options": A, "expires_in": I, "multiple": B, "hide_totals": B}}
+# Polls, scheduling and quotes on statuses, and their own routes.
+STATUS_BODY = {**STATUS_BODY, "poll": POLL, "scheduled_at": S, "quoted_status_id": S,
+               "quote_approval_policy": {"type": "string", "enum": ["public", "followers", "nobody"]}}
+POLL_PARAMETERS = {
+    ("post", "/api/v1/polls/{poll_id}/votes"): {"body": {"choices": {"type": "array", "items": I}}},
+    ("get", "/api/v1/scheduled_statuses"): {"query": PAGE},
+    ("put", "/api/v1/scheduled_statuses/{scheduled_id}"): {"body": {"scheduled_at": S}},
+    ("get", "/api/v1/conversations"): {"query": PAGE},
+    ("get", "/api/v1/statuses/{status_id}/quotes"): {"query": PAGE},
+}
 
 # (method, path) -> {"query": {name: schema}, "body": {name: schema}}; bodies accept JSON and form encoding alike.
 PARAMETERS: dict[tuple[str, str], dict[str, dict]] = {
@@ -64,6 +75,7 @@ PARAMETERS: dict[tuple[str, str], dict[str, dict]] = {
                                            "notifications": {"type": "object", "properties": {"last_read_id": S}}}},
     ("get", "/api/v1/followed_tags"): {"query": PAGE},
     ("get", "/api/v1/directory"): {"query": {"offset": I, "limit": I, "order": S, "local": B}},
+    **POLL_PARAMETERS,
 }
 
 

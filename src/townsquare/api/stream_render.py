@@ -20,7 +20,9 @@ from townsquare.api.serializers.statuses import notification as render_notificat
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.domain.models import Notification, Status, Viewer
 from townsquare.moderation.policy import visible_to
+from townsquare.api.serializers.conversations import conversation as render_conversation
 from townsquare.storage import accounts as account_store
+from townsquare.storage import conversations as conversation_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import accounts, bookmarks, favourites, follows, mutes, notifications, pins, statuses
 
@@ -178,6 +180,12 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict) -> tuple[str, 
         async with ctx.db.read() as conn:
             found = await _notification_for(conn, me, int(message["notification_id"]))
         return (event, dump(render_notification(found, base))) if found else None
+    if event == "conversation" and message.get("conversation_id"):
+        async with ctx.db.read() as conn:
+            found = await conversation_store.get(conn, me, int(message["conversation_id"]))
+            if found is not None:
+                found = (await conversation_store.hydrate(conn, [found], me, status_store.load_visible))[0]
+        return (event, dump(render_conversation(found, base))) if found and found.last_status else None
     if event not in CACHE_SECONDS:
         return None
     status_id = int(message["status_id"])

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "moderation_warning", "space")
+NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "moderation_warning", "space", "quote")
 
 READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes", "notifications", "search", "statuses")
 WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses")
@@ -106,6 +106,81 @@ class Status:
     pinned: bool = False
     muted: bool = False
     media_attachments: list = field(default_factory=list)  # MediaAttachment, in the author's order
+    quote_approval_policy: str | None = None
+    poll: Poll | None = None
+    quote: Quote | None = None
+    quotes_count: int = 0
+    quote_current_user: str = "unknown"  # how the quote policy applies to the viewer (QuoteApproval.current_user)
+
+    from_row = classmethod(_from_row)
+
+
+@dataclass
+class Poll:
+    """A poll attached to a status, with its tallies and what the viewer voted."""
+
+    id: int
+    status_id: int
+    account_id: int
+    options: list
+    multiple: bool
+    hide_totals: bool
+    expires_at: datetime
+    created_at: datetime
+    ended_notified: bool = False
+    tallies: list = field(default_factory=list)
+    votes_count: int = 0
+    voters_count: int = 0
+    own_votes: list | None = None  # None when nobody in particular is looking
+    voted: bool | None = None  # the author counts as having voted, as in Mastodon
+
+    from_row = classmethod(_from_row)
+
+
+@dataclass
+class Quote:
+    """A status's quote of another status, and the state it is in for the viewer."""
+
+    state: str
+    quoted_status_id: int | None = None
+    quoted_status: Status | None = None  # set only when the viewer may see it
+    shallow: bool = False  # inside a quoted status: only the id is shown (ShallowQuote)
+
+
+QUOTE_POLICIES = ("public", "followers", "nobody")
+
+
+def quote_policy(status: Status) -> str:
+    """The quote policy that applies: private and direct statuses are never quotable by others."""
+    if status.visibility in ("private", "direct"):
+        return "nobody"
+    return status.quote_approval_policy or "public"
+
+
+@dataclass
+class ScheduledStatus:
+    """A status waiting to be published at a given time."""
+
+    id: int
+    account_id: int
+    scheduled_at: datetime
+    params: dict
+    created_at: datetime
+
+    from_row = classmethod(_from_row)
+
+
+@dataclass
+class Conversation:
+    """One account's direct thread with a set of other participants."""
+
+    id: int
+    account_id: int
+    participant_ids: list
+    last_status_id: int | None
+    unread: bool
+    accounts: list[Account] = field(default_factory=list)
+    last_status: Status | None = None
 
     from_row = classmethod(_from_row)
 

@@ -6,6 +6,8 @@ from townsquare.media.processing import convert_upload, finish_upload, remove_un
 from townsquare.media.uploads import DELETE_FILES_JOB, PROCESS_JOB
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
+from townsquare.services.polls import END_JOB, end_poll
+from townsquare.services.scheduling import PUBLISH_JOB, publish_scheduled
 from townsquare.services.spaces import notify_followers
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
@@ -65,6 +67,16 @@ handle_delete_media_files.prepare = _delete_media_files  # type: ignore[attr-def
 async def handle_remove_unattached_media(ctx, conn, payload: dict) -> None:
     """Remove uploads that no status took within a day (periodic)."""
     await remove_unattached(conn)
+async def handle_end_poll(ctx, conn, payload: dict) -> None:
+    """Announce that a poll has ended to its author and voters."""
+    await end_poll(conn, int(payload["poll_id"]))
+
+
+async def handle_publish_scheduled(ctx, conn, payload: dict) -> None:
+    """Publish a scheduled status that is due, through the same path as a normal post."""
+    s = ctx.settings
+    await publish_scheduled(conn, int(payload["scheduled_status_id"]), base_url=s.base_url, domain=s.effective_domain,
+                            max_chars=s.max_status_chars)
 
 
 HANDLERS = {
@@ -76,4 +88,6 @@ HANDLERS = {
     PROCESS_JOB: handle_process_media,
     DELETE_FILES_JOB: handle_delete_media_files,
     "remove_unattached_media": handle_remove_unattached_media,
+    END_JOB: handle_end_poll,
+    PUBLISH_JOB: handle_publish_scheduled,
 }

@@ -11,9 +11,10 @@ from townsquare.storage.tables import blocks, mutes, notifications
 from townsquare.timelines.events import publish_notification
 
 
-async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None) -> bool:
-    """Insert a notification unless it is self-inflicted, blocked or muted; return whether it was made."""
-    if recipient_id == from_id:
+async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None,
+                 *, allow_self: bool = False) -> bool:
+    """Insert a notification unless it is self-inflicted (unless allowed), blocked or muted; return whether it was made."""
+    if recipient_id == from_id and not allow_self:
         return False
     blocked = (
         await conn.execute(

@@ -14,7 +14,10 @@ from townsquare.core.ids import new_id
 from townsquare.domain.models import VISIBILITIES, Account, Status
 from townsquare.media.attaching import apply_media_attributes, media_for_status
 from townsquare.moderation.policy import viewer_params, visible_to
+from townsquare.services import conversations, quoting
+from townsquare.services import polls as poll_service
 from townsquare.services.notify import notify
+from townsquare.storage import conversations as conversation_store
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
 from townsquare.storage.job_rows import enqueue
@@ -46,6 +49,9 @@ class Draft:
     in_reply_to_id: int | None = None
     media_ids: list[int] | None = None  # None: leave the attachments as they are (on edit)
     media_attributes: list | None = None
+    poll: poll_service.PollDraft | None = None
+    quoted_status_id: int | None = None
+    quote_approval_policy: str | None = None
 
 
 async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) -> tuple[str, list[Account], list[str]]:
@@ -95,6 +101,16 @@ def _validate(draft: Draft, max_chars: int, has_media: bool = False) -> None:
         raise unprocessable("Visibility is not included in the list")
     if draft.language is not None and (len(draft.language) > 16 or not draft.language.replace("-", "").isalnum()):
         raise unprocessable("Language is not a valid language code")
+    if draft.poll is not None:
+        if getattr(draft, "media_ids", None):
+            raise unprocessable("Media attachments cannot be combined with a poll")
+        poll_service.check_poll(draft.poll)
+    quoting.check_policy(draft.quote_approval_policy)
+
+
+def check_draft(draft: Draft, max_chars: int) -> None:
+    """Refuse a draft post_status would refuse for its own content (text, visibility, poll, quote policy)."""
+    _validate(draft, max_chars)
 
 
 async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
@@ -115,6 +131,8 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
     visibility = draft.visibility or author.default_visibility or "public"
     if parent is not None and parent.visibility == "direct" and draft.visibility is None:
         visibility = "direct"
+    quoted = await quoting.quotable(conn, author, draft.quoted_status_id) if draft.quoted_status_id is not None else None
+    visibility = quoting.visibility_with_quote(visibility, quoted)
     html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
     status_id = new_id()
     stamp = now()
@@ -125,8 +143,14 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         in_reply_to_id=parent.id if parent is not None else None,
         in_reply_to_account_id=parent.account_id if parent is not None else None,
         reblog_of_id=None, application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0,
-        created_at=stamp,
+        created_at=stamp, quote_approval_policy=quoting.policy_for(draft.quote_approval_policy, visibility),
     ))
+    if draft.poll is not None:
+        await poll_service.attach_poll(conn, status_id, author, draft.poll)
+    if quoted is not None:
+        await quoting.record_quote(conn, author, status_id, quoted)
+    if visibility == "direct":
+        await conversations.record_direct_status(conn, author, status_id, [a.id for a in mentioned])
     for account in mentioned:
         await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
         await notify(conn, account.id, author.id, "mention", status_id)
@@ -188,6 +212,9 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
             await notify(conn, account.id, viewer.id, "mention", status_id)
     await conn.execute(delete(status_tags).where(status_tags.c.status_id == status_id))
     await _attach_tags(conn, status_id, tag_names)
+    await poll_service.edit_poll(conn, status_id, viewer, draft.poll)
+    if draft.quote_approval_policy is not None:
+        await quoting.change_policy(conn, status_id, draft.quote_approval_policy, row.visibility)
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)
@@ -202,6 +229,8 @@ async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, 
         await account_store.bump(conn, reblog.account_id, statuses_count=-1)
     await feeds.remove_status(conn, status_id)
     await media_rows.discard_for_statuses(conn, [status_id])  # rows now, files by a job after the commit
+    if row.visibility == "direct":
+        await conversation_store.forget_status(conn, status_id)
     await conn.execute(delete(statuses).where(statuses.c.id == status_id))
     await account_store.bump(conn, viewer.id, statuses_count=-1)
     publish_deleted(conn, [status_id, *(r.id for r in reblogs)])

@@ -11,6 +11,8 @@ from townsquare.domain.models import Status
 from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
+from townsquare.storage import polls as poll_store
+from townsquare.storage import quotes as quote_store
 from townsquare.storage.tables import (
     bookmarks,
     favourites,
@@ -70,8 +72,15 @@ async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[
     return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
 
 
-async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) -> list[Status]:
-    """Turn status rows into domain Statuses with accounts, reblogs, mentions, tags and viewer flags."""
+async def _nested(conn: AsyncConnection, rows: list, viewer_id: int | None) -> list[Status]:
+    return await hydrate(conn, rows, viewer_id, nested=True)
+
+
+async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, *, nested: bool = False) -> list[Status]:
+    """Turn status rows into domain Statuses with accounts, reblogs, mentions, tags and viewer flags.
+
+    Quoted statuses are hydrated too, one level deep (`nested`: their own quotes stay shallow).
+    """
     items = [Status.from_row(r) for r in rows]
     if not items:
         return []
@@ -119,6 +128,8 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
         s.reblogged = s.id in reblogged
         s.muted = s.account_id in muted
         s.media_attachments = media_by_status.get(s.id, [])
+    await poll_store.attach(conn, everything, viewer_id)
+    await quote_store.attach(conn, everything, viewer_id, _nested, shallow=nested)
     for s in items:
         if s.reblog_of_id:
             s.reblog = inner.get(s.reblog_of_id)

@@ -469,3 +469,84 @@ status_edit_media = Table(
     Column("description", Text, nullable=True),  # as it was at that version
     UniqueConstraint("edit_id", "media_id"),
 )
+
+# ---- polls, scheduled statuses, conversations, quotes (migration 0400_polls_quotes) ----------------
+
+# Who may quote a status (public | followers | nobody); NULL on rows written before quotes existed.
+statuses.append_column(Column("quote_approval_policy", String(10), nullable=True))
+
+polls = Table(
+    "polls",
+    metadata,
+    _id(),
+    _status_fk(),
+    _account_fk(),
+    Column("options", JSON, nullable=False),  # the option titles, in order
+    Column("multiple", Boolean, nullable=False, default=False),
+    Column("hide_totals", Boolean, nullable=False, default=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_notified", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("status_id"),
+)
+
+# One row per (voter, choice): the tallies are counted from here, so concurrent votes cannot lose one.
+poll_votes = Table(
+    "poll_votes",
+    metadata,
+    _id(),
+    Column("poll_id", BigInteger, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    _account_fk(),
+    Column("choice", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("poll_id", "account_id", "choice"),
+    Index(None, "account_id", "poll_id"),
+)
+
+scheduled_statuses = Table(
+    "scheduled_statuses",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("scheduled_at", TS, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index(None, "account_id", "scheduled_at"),
+)
+
+# One direct thread per account and set of other participants (sorted ids joined by commas).
+account_conversations = Table(
+    "account_conversations",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("participant_key", String(1000), nullable=False),
+    Column("participant_ids", JSON, nullable=False),
+    Column("last_status_id", BigInteger, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True),
+    Column("unread", Boolean, nullable=False, default=False),
+    UniqueConstraint("account_id", "participant_key"),
+    Index(None, "account_id", "last_status_id"),
+)
+
+conversation_statuses = Table(
+    "conversation_statuses",
+    metadata,
+    Column("conversation_id", BigInteger, ForeignKey("account_conversations.id", ondelete="CASCADE"), nullable=False),
+    _status_fk(),
+    UniqueConstraint("conversation_id", "status_id"),
+    Index(None, "status_id"),
+)
+
+quotes = Table(
+    "quotes",
+    metadata,
+    _id(),
+    _status_fk(),  # the quoting status
+    _account_fk(),
+    Column("quoted_status_id", BigInteger, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True),
+    Column("quoted_account_id", BigInteger, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Column("state", String(20), nullable=False),  # accepted | revoked (deleted is derived from a NULL quoted status)
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("status_id"),
+    Index(None, "quoted_status_id", "state", "id"),
+)

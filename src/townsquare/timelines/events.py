@@ -7,7 +7,8 @@ eyes (visibility, favourited, muted...): the streaming endpoint loads and render
     {"event": "status.update", "status_id": "123"}   a status was edited
     {"event": "delete", "status_id": "123"}          a status (or reblog) is gone: on ``timeline:deletes``
     {"event": "notification", "notification_id": "9"}
-    {"event": "conversation", "status_id": "123"}    a direct message, on ``timeline:direct:<id>``
+    {"event": "conversation", "status_id": "123", "conversation_id": "7"}
+                                                     a direct message, on ``timeline:direct:<id>``
     {"event": "filters_changed"}
 
 Writers queue messages on their connection (``publish_after_commit``); the database hands them to
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.storage import media as media_rows
+from townsquare.storage import conversations as conversation_store
 from townsquare.storage.db import after_commit
 from townsquare.storage.tables import accounts, follows, mentions, status_tags, tags
 from townsquare.timelines.recipients import is_hybrid
@@ -157,9 +159,10 @@ async def _public_and_direct(conn: AsyncConnection, status, event: str) -> list[
         for name in await _tag_names(conn, status.id):
             pairs += [(hashtag_channel(name), message), (hashtag_channel(name, True), message)]
     if status.visibility == "direct" and event == "update":
-        conversation = _message("conversation", status.id)
-        for account_id in [status.account_id, *await _mentioned(conn, status.id)]:
-            pairs.append((direct_channel(account_id), conversation))
+        # Each participant hears of their own thread (storage/conversations.py, filed with the status).
+        for account_id, conversation_id in await conversation_store.for_status(conn, status.id):
+            pairs.append((direct_channel(account_id), {**_message("conversation", status.id),
+                                                       "conversation_id": str(conversation_id)}))
     return pairs
 
 

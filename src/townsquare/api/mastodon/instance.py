@@ -16,6 +16,7 @@ from townsquare.api.serializers.accounts import account as render_account
 from townsquare.core.errors import ApiError, not_found
 from townsquare.domain import media
 from townsquare.domain.models import Account
+from townsquare.services import polls as poll_limits
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import accounts, statuses
 
@@ -41,7 +42,8 @@ def _limits(settings) -> dict:
         "statuses": {"max_characters": settings.max_status_chars, "max_media_attachments": media.MAX_ATTACHMENTS,
                      "characters_reserved_per_url": 23},
         "media_attachments": media_limits(),
-        "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 300, "max_expiration": 2629746},
+        "polls": {"max_options": poll_limits.MAX_OPTIONS, "max_characters_per_option": poll_limits.MAX_OPTION_CHARS,
+                  "min_expiration": poll_limits.MIN_EXPIRATION, "max_expiration": poll_limits.MAX_EXPIRATION},
         "translation": {"enabled": False},
     }
 

@@ -21,13 +21,11 @@ EMPTY_LISTS = {
     "/api/v1/filters": "read:filters",
     "/api/v2/filters": "read:filters",
     "/api/v1/announcements": None,
-    "/api/v1/conversations": "read:statuses",
     "/api/v1/suggestions": "read",
     "/api/v2/suggestions": "read",
     "/api/v1/endorsements": "read:accounts",
     "/api/v1/featured_tags": "read:accounts",
     "/api/v1/domain_blocks": "read:blocks",
-    "/api/v1/scheduled_statuses": "read:statuses",
 }
 
 

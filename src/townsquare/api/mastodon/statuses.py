@@ -9,6 +9,8 @@ from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
 from townsquare.api.mastodon.common import account_rows_response
+from townsquare.api.mastodon.scheduled import schedule
+from townsquare.api.mastodon.poll_params import parse_poll, parse_quoted_id, parse_scheduled_at
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.api.serializers.statuses import status_edit
@@ -27,8 +29,9 @@ router = APIRouter()
 
 
 def _draft(p: dict, max_chars: int) -> posting.Draft:
-    if p.get("poll"):
-        raise ApiError(422, "Validation failed: Polls are not supported yet")
+    poll = parse_poll(p.get("poll"))
+    if poll is not None and p.get("media_ids") and as_list(p.get("media_ids")):
+        raise ApiError(422, "Validation failed: Media attachments cannot be combined with a poll")
     reply = p.get("in_reply_to_id")
     reply_id = None
     if reply not in (None, ""):
@@ -44,6 +47,9 @@ def _draft(p: dict, max_chars: int) -> posting.Draft:
         in_reply_to_id=reply_id,
         media_ids=parse_media_ids(as_list(p["media_ids"])) if "media_ids" in p else None,
         media_attributes=as_list(p.get("media_attributes")) or None,
+        poll=poll,
+        quoted_status_id=parse_quoted_id(p.get("quoted_status_id")),
+        quote_approval_policy=as_str(p.get("quote_approval_policy"), "quote_approval_policy") or None,
     )
 
 
@@ -63,8 +69,8 @@ async def create_status(request: Request) -> Response:
     ctx = ctx_of(request)
     s = ctx.settings
     draft = _draft(p, s.max_status_chars)
-    if p.get("scheduled_at"):
-        raise ApiError(422, "Validation failed: Scheduled statuses are not supported yet")
+    if p.get("scheduled_at") not in (None, ""):
+        return await schedule(request, viewer, draft, parse_scheduled_at(p.get("scheduled_at")), p)
     async with ctx.db.write() as conn:
         status_id = await posting.post_status(
             conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import account_warning
 from townsquare.api.serializers.media import media_attachment
+from townsquare.api.serializers.polls import poll as render_poll
+from townsquare.api.serializers.polls import quote as render_quote
+from townsquare.api.serializers.polls import quote_approval
 from townsquare.core.clock import iso
 from townsquare.core.html import plain_text, safe_url
 from townsquare.core.ids import render_id
@@ -47,12 +50,13 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
         "reblogs_count": s.reblogs_count,
         "favourites_count": s.favourites_count,
         "replies_count": s.replies_count,
-        "quotes_count": 0,
+        "quotes_count": s.quotes_count,
         "in_reply_to_id": _rid(s.in_reply_to_id),
         "in_reply_to_account_id": _rid(s.in_reply_to_account_id),
         "reblog": status(s.reblog, base_url) if s.reblog is not None else None,
-        "quote": None,
-        "poll": None,
+        "quote": render_quote(s, lambda inner: status(inner, base_url)),
+        "quote_approval": quote_approval(s),
+        "poll": render_poll(s.poll),
         "card": None,
         "language": s.language,
         "favourited": s.favourited,
