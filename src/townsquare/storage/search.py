@@ -23,6 +23,7 @@ _fts = table("statuses_fts", column("rowid"))
 _FTS = literal_column("statuses_fts")
 _DOCUMENT = literal_column("statuses.search_document")
 MAX_TERMS = 16
+RANK_NORMALISATION = 1  # ts_rank_cd divides by 1 + log(document length), as bm25 favours shorter documents
 
 
 @dataclass
@@ -77,7 +78,7 @@ async def statuses_matching(conn: AsyncConnection, q: str, viewer_id: int, *, ac
     else:
         tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("ts_query", tsquery_text(query)))
         stmt = (select(statuses.c.id).where(_DOCUMENT.op("@@")(tsq))
-                .order_by(func.ts_rank_cd(_DOCUMENT, tsq).desc(), statuses.c.id.desc()))
+                .order_by(func.ts_rank_cd(_DOCUMENT, tsq, RANK_NORMALISATION).desc(), statuses.c.id.desc()))
     stmt = stmt.where(statuses.c.reblog_of_id.is_(None)).where(visible_to(viewer_id))
     if account_id is not None:
         stmt = stmt.where(statuses.c.account_id == account_id)
