@@ -35,6 +35,7 @@ from townsquare.api.mastodon import (
     timelines,
 )
 from townsquare.api import streaming
+from townsquare.api.mastodon import filters as filter_routes
 from townsquare.api import spaces_audio
 from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(spaces_audio.router)
     for module in (polls, scheduled, conversations, quotes):
         app.include_router(module.router)
+    app.include_router(filter_routes.router)
     describe_parameters(app)
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)

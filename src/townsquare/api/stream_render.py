@@ -15,9 +15,11 @@ from typing import Awaitable, Callable
 import orjson
 from sqlalchemy import and_, exists, select
 
+from townsquare.api.filtering import mark
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
+from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Notification, Status, Viewer
 from townsquare.moderation.policy import visible_to
 from townsquare.api.serializers.conversations import conversation as render_conversation
@@ -165,8 +167,20 @@ def dump(data) -> str:
     return orjson.dumps(data).decode()
 
 
-async def render(ctx, viewer: Viewer, stream: str, message: dict) -> tuple[str, str | None] | None:
-    """Turn a bus message into (event, payload string) for this subscriber on this stream, or None to send nothing."""
+def filter_context(stream: str) -> str | None:
+    """The filter context of a stream's statuses (home for the user and list streams, public for the public ones)."""
+    if stream in ("user", "list"):
+        return "home"
+    if stream in PUBLIC_STREAMS or stream.startswith("hashtag"):
+        return "public"
+    return None
+
+
+async def render(ctx, viewer: Viewer, stream: str, message: dict, filters: FilterSet | None = None) -> tuple[str, str | None] | None:
+    """Turn a bus message into (event, payload string) for this subscriber on this stream, or None to send nothing.
+
+    With the subscriber's filters, a status a `hide` filter drops is not sent and others carry `filtered`.
+    """
     event = str(message.get("event") or "")
     if stream == "space":
         payload = message.get("payload")
@@ -179,7 +193,14 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict) -> tuple[str, 
     if event == "notification":
         async with ctx.db.read() as conn:
             found = await _notification_for(conn, me, int(message["notification_id"]))
-        return (event, dump(render_notification(found, base))) if found else None
+        if found is None:
+            return None
+        data = render_notification(found, base)
+        if filters and found.status is not None:
+            data["status"] = mark(filters, found.status, data["status"], "notifications")
+            if data["status"] is None:
+                return None
+        return event, dump(data)
     if event == "conversation" and message.get("conversation_id"):
         async with ctx.db.read() as conn:
             found = await conversation_store.get(conn, me, int(message["conversation_id"]))
@@ -197,7 +218,13 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict) -> tuple[str, 
     if s is None:
         return None
     if event != "conversation":
-        return event, dump(render_status(s, base))
+        data = render_status(s, base)
+        context = filter_context(stream)
+        if filters and context is not None:
+            data = mark(filters, s, data, context)
+            if data is None:
+                return None
+        return event, dump(data)
     others = {a.id: a for a in [s.account, *s.mentions] if a is not None and a.id != me}
     return event, dump({
         "id": str(s.id), "unread": s.account_id != me, "last_status": render_status(s, base),

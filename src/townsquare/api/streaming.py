@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 
@@ -22,9 +23,11 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from townsquare.api.deps import ctx_of, get_viewer, json
+from townsquare.api.filtering import load_filter_set
 from townsquare.api.stream_render import PUBLIC_STREAMS, dump, render
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
+from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Viewer
 from townsquare.services.auth import lookup_token
 from townsquare.storage import accounts as account_store
@@ -36,6 +39,8 @@ router = APIRouter()
 log = logging.getLogger("townsquare.streaming")
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS = 32  # subscriptions one WebSocket may hold at once
+FILTERS_SECONDS = 60.0
+FILTERED_EVENTS = ("update", "status.update", "notification")
 KNOWN_STREAMS = frozenset({"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS})
 
 
@@ -100,14 +105,29 @@ class Session:
         self.ctx, self.viewer = ctx, viewer
         self.streams: dict[tuple[str, ...], Stream] = {}
         self.sub = None
+        self.filters: FilterSet | None = None  # the viewer's filters, loaded at the first status and on every change
+        self.filters_loaded = 0.0
+        self.filters_channel: str | None = None
 
     async def open(self) -> Session:
         """Open the bus subscription."""
         self.sub = await self.ctx.bus.subscribe()
         return self
 
+    async def _filters(self) -> FilterSet:
+        # Reloaded after a change and once a minute, so a filter that expires stops applying. The change channel
+        # is joined before the first load, so a change made meanwhile is not missed.
+        if self.filters_channel is None:
+            self.filters_channel = ev.filters_channel(self.viewer.account.id)
+            await self.sub.add([self.filters_channel])
+        if self.filters is None or time.monotonic() - self.filters_loaded > FILTERS_SECONDS:
+            async with self.ctx.db.read() as conn:
+                self.filters = await load_filter_set(conn, self.viewer.account.id)
+            self.filters_loaded = time.monotonic()
+        return self.filters
+
     def _channels(self) -> set[str]:
-        return {c for s in self.streams.values() for c in s.channels}
+        return {c for s in self.streams.values() for c in s.channels} | ({self.filters_channel} if self.filters_channel else set())
 
     async def add(self, stream: Stream) -> None:
         """Start receiving a stream (again: a repeated subscribe is harmless)."""
@@ -125,9 +145,13 @@ class Session:
     async def outgoing(self, channel: str, message: dict) -> list[tuple[Stream, str, str | None]]:
         """Everything one bus message becomes for this client, one entry per stream it reaches."""
         out = []
+        if channel == self.filters_channel:
+            self.filters = None
+            return out
         for stream in [s for s in self.streams.values() if channel in s.channels]:
             try:
-                rendered = await render(self.ctx, self.viewer, stream.name, message)
+                filters = await self._filters() if message.get("event") in FILTERED_EVENTS else None
+                rendered = await render(self.ctx, self.viewer, stream.name, message, filters)
             except (KeyError, ValueError, TypeError):
                 log.warning("malformed bus message on %s: %r", channel, message)
                 continue

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Account
-from townsquare.storage.tables import accounts
+from townsquare.storage.tables import accounts, follows
 
 
 async def get(conn: AsyncConnection, account_id: int) -> Account | None:
@@ -44,8 +44,9 @@ async def by_login(conn: AsyncConnection, login: str) -> Account | None:
     return Account.from_row(row) if row else None
 
 
-async def search(conn: AsyncConnection, query: str, limit: int, offset: int = 0) -> list[Account]:
-    """Find accounts whose username or display name contains the query."""
+async def search(conn: AsyncConnection, query: str, limit: int, offset: int = 0,
+                 followed_by: int | None = None) -> list[Account]:
+    """Find accounts whose username or display name contains the query (only those followed_by follows, if given)."""
     q = query.lstrip("@").split("@")[0].lower()
     if not q:
         return []
@@ -57,6 +58,8 @@ async def search(conn: AsyncConnection, query: str, limit: int, offset: int = 0)
             .where(accounts.c.approved.is_(True))
             .where(accounts.c.suspended_at.is_(None))
             .where(or_(accounts.c.username_lower.like(pattern, escape="\\"), func.lower(accounts.c.display_name).like(pattern, escape="\\")))
+            .where(true() if followed_by is None else exists().where(
+                and_(follows.c.account_id == followed_by, follows.c.target_account_id == accounts.c.id)))
             .order_by(exact.desc(), accounts.c.followers_count.desc(), accounts.c.id)
             .limit(limit)
             .offset(offset)

@@ -550,3 +550,44 @@ quotes = Table(
     UniqueConstraint("status_id"),
     Index(None, "quoted_status_id", "state", "id"),
 )
+
+# Filters (Mastodon's CustomFilter): a titled group of keywords and statuses, applied in some contexts.
+custom_filters = Table(
+    "custom_filters",
+    metadata,
+    _id(),
+    _account_fk(),
+    Column("title", String(256), nullable=False),
+    Column("context", JSON, nullable=False, default=list),
+    Column("action", String(10), nullable=False, default="warn"),
+    Column("expires_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "account_id"),
+)
+
+custom_filter_keywords = Table(
+    "custom_filter_keywords",
+    metadata,
+    _id(),
+    Column("custom_filter_id", BigInteger, ForeignKey("custom_filters.id", ondelete="CASCADE"), nullable=False),
+    Column("keyword", Text, nullable=False),
+    Column("whole_word", Boolean, nullable=False, default=True),
+    Column("created_at", TS, nullable=False),
+    Index(None, "custom_filter_id"),
+)
+
+custom_filter_statuses = Table(
+    "custom_filter_statuses",
+    metadata,
+    _id(),
+    Column("custom_filter_id", BigInteger, ForeignKey("custom_filters.id", ondelete="CASCADE"), nullable=False),
+    _status_fk(),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("custom_filter_id", "status_id"),
+    Index(None, "status_id"),
+)
+
+# The full-text index of statuses is dialect-specific and so not declared here (migration 0500_filters_search):
+# SQLite has the FTS5 table `statuses_fts` (kept by triggers), PostgreSQL the generated column
+# `statuses.search_document` (tsvector, GIN-indexed). Only storage/search.py queries them.

@@ -65,6 +65,11 @@ def hashtag_channel(name: str, local: bool = False) -> str:
     return f"timeline:hashtag:{name.lower()}" + (":local" if local else "")
 
 
+def filters_channel(account_id: int) -> str:
+    """The channel telling every stream of an account that its filters changed (so they are loaded again)."""
+    return f"filters:{account_id}"
+
+
 def space_channel(space_id: int | str) -> str:
     """The channel a Space publishes its events on."""
     return f"space:{space_id}"

@@ -186,7 +186,7 @@ async def account_statuses(request: Request, account_id: str) -> Response:
         rows = ordered((await conn.execute(apply(query, column, page), viewer_params(viewer_id))).all(), page)
         ids = [r.id for r in rows]
         cursors = [r.cursor for r in rows] if as_bool(p.get("pinned")) else ids
-        return await statuses_response(request, conn, ids, viewer_id, p, cursors)
+        return await statuses_response(request, conn, ids, viewer_id, p, cursors, filter_context="account")
 
 
 async def _graph(request: Request, account_id: str, followers: bool) -> Response:

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, json
+from townsquare.api.filtering import render_filtered
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.core.pagination import Page, apply, link_header, ordered
@@ -24,17 +25,19 @@ def paged(request: Request, items: list, params: dict, first_id: int | None = No
 
 
 async def statuses_response(request: Request, conn, ids: list[int], viewer_id: int | None, params: dict,
-                            cursor_ids: list[int] | None = None) -> Response:
-    """Render visible statuses for ids (newest first) as a paginated list."""
+                            cursor_ids: list[int] | None = None, filter_context: str | None = None) -> Response:
+    """Render visible statuses for ids (newest first) as a paginated list, with the viewer's filters of a context applied."""
     items = await status_store.load_visible(conn, ids, viewer_id)
-    return loaded_statuses_response(request, items, params, cursor_ids if cursor_ids is not None else ids)
+    rendered = None if filter_context is None else await render_filtered(request, conn, items, filter_context)
+    return loaded_statuses_response(request, items, params, cursor_ids if cursor_ids is not None else ids, rendered)
 
 
-def loaded_statuses_response(request: Request, items: list, params: dict, cursors: list[int]) -> Response:
+def loaded_statuses_response(request: Request, items: list, params: dict, cursors: list[int],
+                             rendered: list[dict] | None = None) -> Response:
     """Render statuses already loaded (and checked visible) as a paginated list, paged by the cursor ids."""
     base = ctx_of(request).settings.base_url
     return paged(
-        request, [render_status(s, base) for s in items], params,
+        request, [render_status(s, base) for s in items] if rendered is None else rendered, params,
         cursors[0] if cursors else None, cursors[-1] if cursors else None,
     )
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json
+from townsquare.api.filtering import kept_notifications, mark, request_filters
 from townsquare.api.mastodon.common import paged
 from townsquare.api.mastodon.notifications import _filtered, _hydrate, _types, unread_rows
 from townsquare.api.params import read_params
@@ -31,11 +32,13 @@ def _grouped_types(p: dict) -> tuple[str, ...]:
     return tuple(t for t in _types(p, "grouped_types") if t in GROUPABLE_TYPES)
 
 
-async def _groups(conn, p: dict, viewer_id: int, page: Page, wanted: int, grouped: tuple[str, ...]):
+async def _groups(conn, p: dict, viewer_id: int, page: Page, wanted: int, grouped: tuple[str, ...], filters=None):
     """Fold a window of notifications into at most `wanted` groups; return (groups, consumed row ids)."""
     window = Page(page.max_id, page.since_id, page.min_id, min(wanted * 5, 400))
     rows = ordered((await conn.execute(apply(_filtered(p, viewer_id), notifications.c.id, window))).all(), window)
     items = await _hydrate(conn, rows, viewer_id)
+    if filters is not None:
+        items = kept_notifications(filters, items)
     groups: dict[str, list] = {}
     consumed: list[int] = []
     for n in items:
@@ -47,7 +50,7 @@ async def _groups(conn, p: dict, viewer_id: int, page: Page, wanted: int, groupe
     return groups, consumed
 
 
-def _render(groups: dict[str, list], base: str) -> dict:
+def _render(groups: dict[str, list], base: str, filters=None) -> dict:
     accounts, statuses, out = {}, {}, []
     for key, members in groups.items():
         newest = members[0]
@@ -73,7 +76,8 @@ def _render(groups: dict[str, list], base: str) -> dict:
             out[-1]["moderation_warning"] = account_warning(newest.moderation_warning, base)
     return {
         "accounts": [render_account(a, base) for a in accounts.values()],
-        "statuses": [render_status(s, base) for s in statuses.values()],
+        "statuses": [render_status(s, base) if filters is None else mark(filters, s, render_status(s, base), "notifications")
+                     for s in statuses.values()],
         "notification_groups": out,
     }
 
@@ -85,9 +89,10 @@ async def list_grouped(request: Request) -> Response:
     p = await read_params(request)
     page = page_from(p, 40, 80)
     async with ctx_of(request).db.read() as conn:
-        groups, consumed = await _groups(conn, p, viewer.account.id, page, page.limit, _grouped_types(p))
+        filters = await request_filters(request, conn)
+        groups, consumed = await _groups(conn, p, viewer.account.id, page, page.limit, _grouped_types(p), filters)
     base = ctx_of(request).settings.base_url
-    return paged(request, _render(groups, base), p, max(consumed) if consumed else None, min(consumed) if consumed else None)
+    return paged(request, _render(groups, base, filters), p, max(consumed) if consumed else None, min(consumed) if consumed else None)
 
 
 @router.get("/api/v2/notifications/unread_count")

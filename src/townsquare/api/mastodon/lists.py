@@ -143,4 +143,4 @@ async def list_timeline(request: Request, list_id: str) -> Response:
         hybrid = await list_hybrid_authors(conn, lid, ctx.settings.hybrid_threshold)
         ids = await read_feed(conn, ctx.feeds, list_key(lid), viewer.account.id, hybrid,
                               page.max_id, page.since_id, page.min_id, page.limit)
-        return await statuses_response(request, conn, ids, viewer.account.id, p)
+        return await statuses_response(request, conn, ids, viewer.account.id, p, filter_context="home")

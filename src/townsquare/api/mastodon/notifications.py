@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
+from townsquare.api.filtering import render_notifications, request_filters
 from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_list, as_str, read_params
 from townsquare.api.serializers.statuses import notification as render_notification
@@ -74,7 +75,8 @@ async def list_notifications(request: Request) -> Response:
     async with ctx_of(request).db.read() as conn:
         rows = ordered((await conn.execute(apply(_filtered(p, viewer.account.id), notifications.c.id, page))).all(), page)
         items = await _hydrate(conn, rows, viewer.account.id)
-    return paged(request, [render_notification(n, base) for n in items], p,
+        filters = await request_filters(request, conn)
+    return paged(request, render_notifications(filters, items, base), p,
                  rows[0].id if rows else None, rows[-1].id if rows else None)
 
 

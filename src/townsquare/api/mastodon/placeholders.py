@@ -18,8 +18,6 @@ EMPTY_LISTS = {
     "/api/v1/trends/statuses": None,
     "/api/v1/trends/links": None,
     "/api/v1/directory": None,
-    "/api/v1/filters": "read:filters",
-    "/api/v2/filters": "read:filters",
     "/api/v1/announcements": None,
     "/api/v1/suggestions": "read",
     "/api/v2/suggestions": "read",

@@ -1,34 +1,36 @@
-"""Search across accounts, hashtags and statuses (v2)."""
+"""Search across accounts, hashtags and statuses (v2): statuses by full-text search, ranked, as the viewer may see them."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json
+from townsquare.api.mastodon.personal import tag_entity as render_tag
 from townsquare.api.params import as_bool, as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.statuses import status as render_status
-from townsquare.core.errors import ApiError
+from townsquare.core.errors import ApiError, unprocessable
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
-from townsquare.moderation.policy import viewer_params, visible_to
+from townsquare.services import personal
 from townsquare.storage import accounts as account_store
+from townsquare.storage import search as search_store
 from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import follows, statuses, tags
 
 router = APIRouter()
+KINDS = (None, "", "accounts", "hashtags", "statuses")
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def tag_entity(name: str, base_url: str) -> dict:
-    """Render a Tag entity."""
-    return {"name": name, "url": f"{base_url}/tags/{name}", "history": [], "following": False}
+def _local_status_id(q: str, base_url: str) -> int | None:
+    """The id in a URL of one of this server's statuses (/@name/123 or /users/name/statuses/123), else None."""
+    if not q.startswith(base_url + "/"):
+        return None
+    m = re.fullmatch(r"/(?:@[\w.-]+|users/[\w.-]+/statuses)/(\d+)", q[len(base_url):])
+    return parse_id(m.group(1)) if m else None
 
 
 @router.get("/api/v2/search")
@@ -39,40 +41,40 @@ async def search(request: Request) -> Response:
     p = await read_params(request)
     q = (as_str(p.get("q"), "q", 500) or "").strip()
     kind = as_str(p.get("type"), "type")
-    if kind not in (None, "", "accounts", "hashtags", "statuses"):
+    if kind not in KINDS:
         raise ApiError(422, "Validation failed: type must be accounts, hashtags or statuses")
     page = page_from(p, 20, 40)
-    if (page.offset and viewer_id is None):
+    if page.offset and viewer_id is None:
         raise ApiError(401, "Search queries with offset require authentication")
+    resolve = as_bool(p.get("resolve"))
+    if resolve and viewer_id is None:
+        raise ApiError(401, "Search queries that resolve remote resources are not supported without authentication")
+    author = None
+    if p.get("account_id") not in (None, ""):
+        author = parse_id(p.get("account_id"))
+        if author is None:
+            raise unprocessable("account_id is not a valid id")
+    following = as_bool(p.get("following"))
     base = ctx_of(request).settings.base_url
     result = {"accounts": [], "statuses": [], "hashtags": []}
     if not q:
         return json(result)
     async with ctx_of(request).db.read() as conn:
         if kind in (None, "", "accounts"):
-            found = await account_store.search(conn, q, page.limit + 200 if as_bool(p.get("following")) else page.limit, page.offset)
-            if as_bool(p.get("following")) and viewer_id is not None:
-                mine = {r[0] for r in await conn.execute(select(follows.c.target_account_id).where(follows.c.account_id == viewer_id))}
-                found = [a for a in found if a.id in mine][: page.limit]
+            found = await account_store.search(conn, q, page.limit, page.offset,
+                                               followed_by=viewer_id if following and viewer_id is not None else None)
             result["accounts"] = [render_account(a, base) for a in found]
         if kind in (None, "", "hashtags"):
-            name = q.lstrip("#").lower()
-            rows = (await conn.execute(
-                select(tags.c.name).where(tags.c.name.like(_like(name), escape="\\"))
-                .order_by((tags.c.name == name).desc(), func.length(tags.c.name), tags.c.name)
-                .limit(page.limit).offset(page.offset))).all()
-            result["hashtags"] = [tag_entity(r.name, base) for r in rows]
+            rows = await search_store.tags_matching(conn, q, page.limit, page.offset)
+            mine = await personal.followed_tag_ids(conn, viewer_id, [r.id for r in rows]) if viewer_id else set()
+            result["hashtags"] = [render_tag(r, base, (r.id in mine) if viewer_id else None) for r in rows]
         if kind in (None, "", "statuses") and viewer_id is not None:
-            query = (select(statuses.c.id).where(statuses.c.reblog_of_id.is_(None)).where(visible_to(viewer_id))
-                     .where(func.lower(statuses.c.text).like(_like(q.lower()), escape="\\")))
-            author = parse_id(p.get("account_id")) if p.get("account_id") else None
-            if author is not None:
-                query = query.where(statuses.c.account_id == author)
-            if page.max_id is not None:
-                query = query.where(statuses.c.id < page.max_id)
-            if page.min_id is not None:
-                query = query.where(statuses.c.id > page.min_id)
-            ids = [r[0] for r in await conn.execute(query.order_by(statuses.c.id.desc()).limit(page.limit).offset(page.offset),
-                                                    viewer_params(viewer_id))]
+            linked = _local_status_id(q, base)
+            if linked is not None:
+                ids = [linked] if not page.offset else []
+            else:
+                ids = await search_store.statuses_matching(conn, q, viewer_id, account_id=author, min_id=page.min_id,
+                                                           max_id=page.max_id, limit=page.limit, offset=page.offset)
+            # Search is none of the filter contexts: what the viewer asked for is shown as it is.
             result["statuses"] = [render_status(s, base) for s in await status_store.load_visible(conn, ids, viewer_id)]
     return json(result)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from townsquare.api.filtering import render_marked, request_filters
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
 from townsquare.api.mastodon.common import account_rows_response
 from townsquare.api.mastodon.scheduled import schedule
@@ -170,7 +171,8 @@ async def context(request: Request, status_id: str) -> Response:
                 descendants.append(current)
         before = await status_store.load_visible(conn, ancestors, viewer_id)
         after = await status_store.load_visible(conn, descendants, viewer_id)
-    return json({"ancestors": [render_status(x, base) for x in before], "descendants": [render_status(x, base) for x in after]})
+        filters = await request_filters(request, conn)
+    return json({"ancestors": render_marked(filters, before, base, "thread"), "descendants": render_marked(filters, after, base, "thread")})
 
 
 @router.get("/api/v1/statuses/{status_id}/history")

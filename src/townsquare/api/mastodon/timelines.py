@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer
+from townsquare.api.filtering import kept, render_marked, request_filters
 from townsquare.api.mastodon.common import loaded_statuses_response, statuses_response
 from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
@@ -45,15 +46,18 @@ async def home(request: Request) -> Response:
         ctx.after_commit()
     async with ctx.db.read() as conn:
         hybrid = await hybrid_followed_authors(conn, viewer.account.id, s.hybrid_threshold)
-        items, scanned = await _visible_feed_page(ctx, conn, viewer.account.id, hybrid, page)
-    response = loaded_statuses_response(request, items, p, scanned)
+        filters = await request_filters(request, conn)
+        items, scanned = await _visible_feed_page(ctx, conn, viewer.account.id, hybrid, page, filters=filters)
+    response = loaded_statuses_response(request, items, p, scanned, render_marked(filters, items, s.base_url, "home"))
     if regenerating:
         response.status_code = 206
     return response
 
 
-async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page, rounds: int = 5) -> tuple[list, list[int]]:
-    """Load feed entries until a page of visible statuses is found; hidden entries (a suspended author's) stay in the feed."""
+async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page, rounds: int = 5,
+                             filters=None) -> tuple[list, list[int]]:
+    """Load feed entries until a page of visible statuses is found; hidden entries (a suspended author's, or
+    dropped by a `hide` filter) stay in the feed."""
     visible: list = []
     scanned: list[int] = []
     max_id = page.max_id
@@ -64,7 +68,8 @@ async def _visible_feed_page(ctx, conn, viewer_id: int, hybrid: list[int], page,
             break
         # One load per batch both checks visibility and hydrates: the page is rendered from it directly.
         scanned.extend(batch)
-        visible.extend(await status_store.load_visible(conn, batch, viewer_id))
+        loaded = await status_store.load_visible(conn, batch, viewer_id)
+        visible.extend(loaded if filters is None else kept(filters, loaded, "home"))
         # min_id pages read upwards from a fixed point: one round only, as before.
         if page.min_id is not None or len(visible) >= page.limit or len(batch) < page.limit:
             break
@@ -96,7 +101,7 @@ async def _public_query(request: Request, p: dict, viewer_id: int | None, tag: s
             query = query.where(statuses.c.id.not_in(tagged.where(tags.c.name == str(excluded).lower())))
     async with ctx_of(request).db.read() as conn:
         rows = ordered((await conn.execute(apply(query, statuses.c.id, page), viewer_params(viewer_id))).all(), page)
-        return await statuses_response(request, conn, [r.id for r in rows], viewer_id, p)
+        return await statuses_response(request, conn, [r.id for r in rows], viewer_id, p, filter_context="public")
 
 
 @router.get("/api/v1/timelines/public")
