@@ -38,7 +38,7 @@ async def _work(settings: Settings, batch: int) -> None:
 
     await asyncio.to_thread(migrate, settings.effective_database_url)
     ctx = build_context(settings.model_copy(update={"run_jobs_in_process": False}))
-    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic={"trim_feeds": 600},
+    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic={"trim_feeds": 600, "schedule_trends": settings.trends_refresh_seconds},
                        stale_after=timedelta(seconds=settings.job_lease_seconds))
     ctx.jobs = runner
     stop = asyncio.Event()

@@ -64,6 +64,6 @@ def build_context(settings: Settings) -> AppContext:
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:
-        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600},
+        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600, "schedule_trends": settings.trends_refresh_seconds},
                              stale_after=timedelta(seconds=settings.job_lease_seconds))
     return ctx

@@ -105,6 +105,7 @@ class Status:
     bookmarked: bool = False
     pinned: bool = False
     muted: bool = False
+    card: Any = None  # a PreviewCard (domain.cards) once the link's page was read
 
     from_row = classmethod(_from_row)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from townsquare.cards.service import JOB as CARD_JOB
+from townsquare.cards.service import attach_card, prepare_card
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.services.spaces import notify_followers
+from townsquare.services.trends import REFRESH_JOB, refresh_trends, schedule_refresh
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
 
@@ -36,10 +39,31 @@ async def handle_notify_space(ctx, conn, payload: dict) -> None:
     await notify_followers(conn, payload)
 
 
+async def handle_fetch_link_card(ctx, conn, payload: dict) -> None:
+    """Attach the preview card that prepare_card read (outside the transaction) to its status."""
+    await attach_card(conn, payload, ctx.settings.hybrid_threshold)
+
+
+handle_fetch_link_card.prepare = prepare_card
+
+
+async def handle_refresh_trends(ctx, conn, payload: dict) -> None:
+    """Recompute tag, link and status trends from the activity committed so far."""
+    await refresh_trends(conn, threshold=ctx.settings.trends_threshold)
+
+
+async def handle_schedule_trends(ctx, conn, payload: dict) -> None:
+    """Periodic tick: queue a durable trends refresh job unless one is waiting (one runs even with many workers)."""
+    await schedule_refresh(conn)
+
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
     "notify_space": handle_notify_space,
+    CARD_JOB: handle_fetch_link_card,
+    REFRESH_JOB: handle_refresh_trends,
+    "schedule_trends": handle_schedule_trends,
 }

@@ -114,9 +114,13 @@ class JobRunner:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {row.kind!r}")
+            payload = dict(row.payload)
+            prepare = getattr(handler, "prepare", None)
+            if prepare is not None:  # slow outside work (a web fetch) runs before, never inside, the write transaction
+                payload = await prepare(self.context, payload)
             # The handler's writes and the job's removal commit together: a job's effects land once.
             async with self.db.write() as conn:
-                await handler(self.context, conn, dict(row.payload))
+                await handler(self.context, conn, payload)
                 await conn.execute(delete(jobs).where(jobs.c.id == row.id))
         except Exception as exc:
             attempts = row.attempts + 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townsquare.cards.service import queue_link_card
 from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.html import extract_mentions, extract_tags, render_text
@@ -126,6 +127,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
         await notify(conn, account.id, author.id, "mention", status_id)
     await _attach_tags(conn, status_id, tag_names)
+    await queue_link_card(conn, status_id, html)
     await account_store.bump(conn, author.id, statuses_count=1)
     await conn.execute(update(account_store.accounts).where(account_store.accounts.c.id == author.id).values(last_status_at=stamp))
     if parent is not None:
@@ -172,6 +174,7 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
             await notify(conn, account.id, viewer.id, "mention", status_id)
     await conn.execute(delete(status_tags).where(status_tags.c.status_id == status_id))
     await _attach_tags(conn, status_id, tag_names)
+    await queue_link_card(conn, status_id, html, edited=True)
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.domain.models import Status
 from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage import accounts as account_store
+from townsquare.storage import cards as card_store
 from townsquare.storage.tables import (
     bookmarks,
     favourites,
@@ -102,6 +103,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
         }
 
     favourited, bookmarked, pinned, reblogged, muted = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
+    cards = await card_store.cards_for(conn, ids)
 
     for s in everything:
         s.account = accounts_by_id.get(s.account_id)
@@ -116,6 +118,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None) 
         s.pinned = s.id in pinned
         s.reblogged = s.id in reblogged
         s.muted = s.account_id in muted
+        s.card = cards.get(s.id)
     for s in items:
         if s.reblog_of_id:
             s.reblog = inner.get(s.reblog_of_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import account_warning
+from townsquare.api.serializers.cards import preview_card
 from townsquare.core.clock import iso
 from townsquare.core.html import plain_text, safe_url
 from townsquare.core.ids import render_id
@@ -52,7 +53,7 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
         "reblog": status(s.reblog, base_url) if s.reblog is not None else None,
         "quote": None,
         "poll": None,
-        "card": None,
+        "card": preview_card(s.card) if s.card is not None else None,
         "language": s.language,
         "favourited": s.favourited,
         "reblogged": s.reblogged,
