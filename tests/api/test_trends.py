@@ -107,6 +107,8 @@ async def test_statuses_trend_by_reblogs_and_favourites_with_a_2h_half_life(serv
         await trends.refresh_trends(conn, at=now() + timedelta(hours=2))
     halved = await _scores(server, status_trends, status_trends.c.status_id)
     assert halved[int(hot["id"])] == pytest.approx(24.5, rel=0.01)
+    await fans[0].post(f"/api/v1/accounts/{author.id}/mute")
+    assert (await fans[0].get("/api/v1/trends/statuses")).json() == []  # muted authors stay out of a viewer's trends
     # Deleting the status takes it out of the trends.
     r = await author.delete(f"/api/v1/statuses/{hot['id']}")
     assert r.status_code == 200

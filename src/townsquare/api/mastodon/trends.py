@@ -67,7 +67,8 @@ async def trending_statuses(request: Request) -> Response:
     page = page_from(p, 20, 40)
     async with ctx_of(request).db.read() as conn:
         ids = await trend_store.trending_status_ids(conn, page.limit, page.offset)
-        items = await status_store.load_visible(conn, ids, viewer_id)
+        # As in Mastodon, a viewer's trends leave out what they muted (blocks are already invisible).
+        items = [s for s in await status_store.load_visible(conn, ids, viewer_id) if not s.muted]
     base = ctx_of(request).settings.base_url
     return json([render_status(s, base) for s in items], headers=_offset_links(request, p, page.offset, page.limit, len(ids)))
 
