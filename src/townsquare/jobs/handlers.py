@@ -7,7 +7,7 @@ from townsquare.cards.service import attach_card, prepare_card
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.services.spaces import notify_followers
-from townsquare.services.trends import REFRESH_JOB, refresh_trends, schedule_refresh
+from townsquare.services.trends import REFRESH_JOB, compute_trends, schedule_refresh, store_trends
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
 
@@ -47,9 +47,18 @@ async def handle_fetch_link_card(ctx, conn, payload: dict) -> None:
 handle_fetch_link_card.prepare = prepare_card
 
 
+async def prepare_trends(ctx, payload: dict) -> dict:
+    """Score the trends on a read connection, before the job's (short) write transaction."""
+    async with ctx.db.read() as conn:
+        return {**payload, "scores": await compute_trends(conn, threshold=ctx.settings.trends_threshold)}
+
+
 async def handle_refresh_trends(ctx, conn, payload: dict) -> None:
-    """Recompute tag, link and status trends from the activity committed so far."""
-    await refresh_trends(conn, threshold=ctx.settings.trends_threshold)
+    """Store the tag, link and status trends scored from the activity committed so far."""
+    await store_trends(conn, payload["scores"])
+
+
+handle_refresh_trends.prepare = prepare_trends
 
 
 async def handle_schedule_trends(ctx, conn, payload: dict) -> None:

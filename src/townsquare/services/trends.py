@@ -8,7 +8,7 @@ Statuses: score = (reblogs + favourites - 1)^2 once that sum reaches the thresho
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,32 +46,26 @@ def decayed(score: float, since: datetime, at: datetime, halflife: timedelta) ->
     return score * 0.5 ** ((at - since).total_seconds() / halflife.total_seconds())
 
 
-def histories(uses: list[tuple[int, int, int]], at: datetime, days: int = 7) -> dict[int, list[DayUse]]:
-    """Bucket (item, status_id, account_id) uses into days (newest first): statuses and distinct accounts per day."""
-    today = _day(_ms(at))
-    statuses: dict[tuple[int, int], int] = defaultdict(int)
-    people: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for item, status_id, account_id in uses:
-        day = _day(status_id >> 16)
-        statuses[item, day] += 1
-        people[item, day].add(account_id)
-    items = {u[0] for u in uses}
-    return {item: [DayUse(day=(today - n * DAY_MS) // 1000, uses=statuses.get((item, today - n * DAY_MS), 0),
-                          accounts=len(people.get((item, today - n * DAY_MS), ()))) for n in range(days)]
-            for item in items}
+def histories(counts: list[tuple[int, int, int, int]], at: datetime, days: int = 7) -> dict[int, list[DayUse]]:
+    """Turn (item, day number, uses, accounts) counts into each item's last days, newest first, zeros included."""
+    today = _day(_ms(at)) // DAY_MS
+    by_day = {(item, day): (uses, people) for item, day, uses, people in counts}
+    return {item: [DayUse(day=(today - n) * 86400, uses=by_day.get((item, today - n), (0, 0))[0],
+                          accounts=by_day.get((item, today - n), (0, 0))[1]) for n in range(days)]
+            for item in {c[0] for c in counts}}
 
 
 def empty_history(at: datetime, days: int = 7) -> list[DayUse]:
     """Seven days without use."""
-    today = _day(_ms(at))
-    return [DayUse(day=(today - n * DAY_MS) // 1000, uses=0, accounts=0) for n in range(days)]
+    today = _day(_ms(at)) // DAY_MS
+    return [DayUse(day=(today - n) * 86400, uses=0, accounts=0) for n in range(days)]
 
 
 async def tag_history(conn: AsyncConnection, tag_ids: list[int], at: datetime | None = None, days: int = 7) -> dict[int, list[DayUse]]:
     """Daily uses and accounts of these tags over the last days (every tag gets a full list)."""
     at = at or now()
     since = _day(_ms(at)) - (days - 1) * DAY_MS
-    found = histories(await store.tag_uses(conn, since, _ms(at) + 1, tag_ids), at, days) if tag_ids else {}
+    found = histories(await store.daily_tag_uses(conn, since, _ms(at) + 1, tag_ids), at, days) if tag_ids else {}
     return {t: found.get(t) or empty_history(at, days) for t in tag_ids}
 
 
@@ -79,23 +73,30 @@ async def link_history(conn: AsyncConnection, card_ids: list[int], at: datetime 
     """Daily shares and accounts of these cards over the last days."""
     at = at or now()
     since = _day(_ms(at)) - (days - 1) * DAY_MS
-    found = histories(await store.link_shares(conn, since, _ms(at) + 1, card_ids), at, days) if card_ids else {}
+    found = histories(await store.daily_link_shares(conn, since, _ms(at) + 1, card_ids), at, days) if card_ids else {}
     return {c: found.get(c) or empty_history(at, days) for c in card_ids}
 
 
-async def _refresh_peaked(conn: AsyncConnection, kind: str, at: datetime, threshold: int) -> None:
+@dataclass
+class TrendScores:
+    """A refresh's results, computed from reads alone so the write that stores them stays short."""
+
+    tags: dict[int, tuple[float, float, datetime | None]] = field(default_factory=dict)
+    links: dict[int, tuple[float, float, datetime | None]] = field(default_factory=dict)
+    statuses: list[tuple[int, int, float, str | None]] = field(default_factory=list)
+
+
+async def _score_peaked(conn: AsyncConnection, kind: str, at: datetime, threshold: int) -> dict[int, tuple[float, float, datetime | None]]:
     """Score tags or links by today's against yesterday's unique accounts, keeping each peak to decay from."""
-    today = _day(_ms(at))
-    reader = store.tag_uses if kind == "tags" else store.link_shares
-    uses = await reader(conn, today - DAY_MS, _ms(at) + 1)
-    accounts: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for item, status_id, account_id in uses:
-        accounts[item, _day(status_id >> 16)].add(account_id)
+    today = _day(_ms(at)) // DAY_MS
+    reader = store.daily_tag_uses if kind == "tags" else store.daily_link_shares
+    counts = await reader(conn, (today - 1) * DAY_MS, _ms(at) + 1)
+    people = {(item, day): n for item, day, _uses, n in counts}
     old = await store.peaks(conn, kind)
     kept: dict[int, tuple[float, float, datetime | None]] = {}
-    for item in {u[0] for u in uses} | set(old):
-        expected = float(len(accounts.get((item, today - DAY_MS), ()))) or 1.0
-        observed = float(len(accounts.get((item, today), ())))
+    for item in {c[0] for c in counts} | set(old):
+        expected = float(people.get((item, today - 1), 0)) or 1.0
+        observed = float(people.get((item, today), 0))
         max_score, max_at = old.get(item, (0.0, None))
         if max_at is None or max_at < at - MAX_SCORE_COOLDOWN:
             max_score, max_at = 0.0, None
@@ -104,10 +105,10 @@ async def _refresh_peaked(conn: AsyncConnection, kind: str, at: datetime, thresh
             max_score, max_at = score, at
         if max_score > 0 and max_at is not None:
             kept[item] = (decayed(max_score, max_at, at, HALFLIFE[kind]), max_score, max_at)
-    await store.replace_peaked(conn, kind, kept)
+    return kept
 
 
-async def _refresh_statuses(conn: AsyncConnection, at: datetime, threshold: int) -> None:
+async def _score_statuses(conn: AsyncConnection, at: datetime, threshold: int) -> list[tuple[int, int, float, str | None]]:
     """Score popular eligible statuses by reblogs plus favourites, decayed by their age."""
     items = []
     for row in await store.popular_statuses(conn, _ms(at - STATUS_WINDOW), threshold):
@@ -115,15 +116,27 @@ async def _refresh_statuses(conn: AsyncConnection, at: datetime, threshold: int)
         value = decayed(score, aware(row.created_at), at, HALFLIFE["statuses"]) if score else 0.0
         if value >= store.DECAY_THRESHOLD["statuses"]:
             items.append((row.id, row.account_id, value, row.language))
-    await store.replace_status_trends(conn, items)
+    return items
+
+
+async def compute_trends(conn: AsyncConnection, *, at: datetime | None = None, threshold: int = 5) -> TrendScores:
+    """Score every trend (tags, links, statuses) as of a moment from the committed activity, reading only."""
+    at = at or now()
+    return TrendScores(tags=await _score_peaked(conn, "tags", at, threshold),
+                       links=await _score_peaked(conn, "links", at, threshold),
+                       statuses=await _score_statuses(conn, at, threshold))
+
+
+async def store_trends(conn: AsyncConnection, scores: TrendScores) -> None:
+    """Replace the stored trends with a refresh's results."""
+    await store.replace_peaked(conn, "tags", scores.tags)
+    await store.replace_peaked(conn, "links", scores.links)
+    await store.replace_status_trends(conn, scores.statuses)
 
 
 async def refresh_trends(conn: AsyncConnection, *, at: datetime | None = None, threshold: int = 5) -> None:
-    """Recompute every trend (tags, links, statuses) as of a moment, from the committed activity."""
-    at = at or now()
-    await _refresh_peaked(conn, "tags", at, threshold)
-    await _refresh_peaked(conn, "links", at, threshold)
-    await _refresh_statuses(conn, at, threshold)
+    """Recompute and store every trend as of a moment, in the caller's transaction."""
+    await store_trends(conn, await compute_trends(conn, at=at, threshold=threshold))
 
 
 async def schedule_refresh(conn: AsyncConnection) -> None:

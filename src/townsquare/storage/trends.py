@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, distinct, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware
@@ -44,34 +44,60 @@ def _window(column, since_ms: int, until_ms: int):
     return and_(column >= id_floor(since_ms), column < id_floor(until_ms))
 
 
-async def tag_uses(conn: AsyncConnection, since_ms: int, until_ms: int, tag_ids: list[int] | None = None) -> list[tuple[int, int, int]]:
-    """Return (tag_id, status_id, account_id) of eligible statuses in a time window (ids are time-ordered)."""
-    query = (select(status_tags.c.tag_id, statuses.c.id, statuses.c.account_id)
-             .join(statuses, statuses.c.id == status_tags.c.status_id)
-             .where(_window(status_tags.c.status_id, since_ms, until_ms)).where(eligible(statuses)))
+# A status id divided by this is its UTC day number (ids are milliseconds << 16): days bucket in SQL on both databases.
+DAY_UNITS = 86_400_000 << 16
+
+
+def _day_of(column):
+    return column.op("/")(literal_column(str(DAY_UNITS)))
+
+
+def _counted(rows) -> list[tuple[int, int, int, int]]:
+    return [(int(item), int(day), int(uses), int(people)) for item, day, uses, people in rows]
+
+
+def _first(query, name: str):
+    """Evaluate the index-friendly part first: without table statistics SQLite would otherwise scan statuses."""
+    return query.cte(name).prefix_with("MATERIALIZED")
+
+
+async def daily_tag_uses(conn: AsyncConnection, since_ms: int, until_ms: int, tag_ids: list[int] | None = None) -> list[tuple[int, int, int, int]]:
+    """Return (tag_id, day number, statuses, distinct accounts) of eligible statuses in a time window."""
+    picked = select(status_tags.c.tag_id, status_tags.c.status_id).where(_window(status_tags.c.status_id, since_ms, until_ms))
     if tag_ids is not None:
-        query = query.where(status_tags.c.tag_id.in_(tag_ids))
-    return [tuple(r) for r in await conn.execute(query)]
+        picked = picked.where(status_tags.c.tag_id.in_(tag_ids))
+    uses = _first(picked, "uses")
+    day = _day_of(uses.c.status_id).label("day")
+    query = (select(uses.c.tag_id, day, func.count(), func.count(distinct(statuses.c.account_id)))
+             .select_from(uses).join(statuses, statuses.c.id == uses.c.status_id)
+             .where(eligible(statuses)).group_by(uses.c.tag_id, day))
+    return _counted(await conn.execute(query))
 
 
-async def link_shares(conn: AsyncConnection, since_ms: int, until_ms: int, card_ids: list[int] | None = None) -> list[tuple[int, int, int]]:
-    """Return (card_id, status_id, account_id) of eligible posts with a card, and public reblogs of them, in a window."""
+async def daily_link_shares(conn: AsyncConnection, since_ms: int, until_ms: int, card_ids: list[int] | None = None) -> list[tuple[int, int, int, int]]:
+    """Return (card_id, day number, shares, distinct accounts): eligible posts with the card and public reblogs of them."""
     spc = status_preview_cards
-    originals = (select(spc.c.preview_card_id, statuses.c.id, statuses.c.account_id)
-                 .join(statuses, statuses.c.id == spc.c.status_id)
-                 .where(_window(spc.c.status_id, since_ms, until_ms)).where(eligible(statuses)))
     original = statuses.alias("original")
     reblog = statuses.alias("reblog")
-    reblogs = (select(spc.c.preview_card_id, reblog.c.id, reblog.c.account_id)
-               .join(original, original.c.id == spc.c.status_id)
-               .join(reblog, reblog.c.reblog_of_id == original.c.id)
-               .where(_window(reblog.c.id, since_ms, until_ms)).where(eligible(original))
+    if card_ids is not None:  # a few cards: start from their statuses (any age: an old post may be reblogged today)
+        carded = _first(select(spc.c.preview_card_id, spc.c.status_id).where(spc.c.preview_card_id.in_(card_ids)), "carded")
+        reblog_source = (select(carded.c.preview_card_id, reblog.c.id, reblog.c.account_id).select_from(carded)
+                         .join(reblog, reblog.c.reblog_of_id == carded.c.status_id)
+                         .join(original, original.c.id == carded.c.status_id))
+    else:  # every card: start from the window's posts and reblogs
+        carded = _first(select(spc.c.preview_card_id, spc.c.status_id).where(_window(spc.c.status_id, since_ms, until_ms)), "carded")
+        reblog_source = (select(spc.c.preview_card_id, reblog.c.id, reblog.c.account_id).select_from(reblog)
+                         .join(spc, spc.c.status_id == reblog.c.reblog_of_id)
+                         .join(original, original.c.id == reblog.c.reblog_of_id))
+    originals = (select(carded.c.preview_card_id.label("item"), statuses.c.id.label("sid"), statuses.c.account_id.label("who"))
+                 .select_from(carded).join(statuses, statuses.c.id == carded.c.status_id)
+                 .where(_window(carded.c.status_id, since_ms, until_ms)).where(eligible(statuses)))
+    reblogs = (reblog_source.where(_window(reblog.c.id, since_ms, until_ms)).where(eligible(original))
                .where(reblog.c.visibility == "public").where(_unsanctioned(reblog)))
-    if card_ids is not None:
-        originals = originals.where(spc.c.preview_card_id.in_(card_ids))
-        reblogs = reblogs.where(spc.c.preview_card_id.in_(card_ids))
-    rows = [tuple(r) for r in await conn.execute(originals)]
-    return rows + [tuple(r) for r in await conn.execute(reblogs)]
+    shares = union_all(originals, reblogs).subquery()
+    day = _day_of(shares.c.sid).label("day")
+    query = select(shares.c.item, day, func.count(), func.count(distinct(shares.c.who))).group_by(shares.c.item, day)
+    return _counted(await conn.execute(query))
 
 
 async def popular_statuses(conn: AsyncConnection, since_ms: int, min_interactions: int) -> list:
