@@ -34,11 +34,11 @@ async def _work(settings: Settings, batch: int) -> None:
     from townsquare.jobs.handlers import HANDLERS
     from townsquare.jobs.runner import JobRunner
     from townsquare.storage.db import migrate
-    from townsquare.wiring import PERIODIC, build_context
+    from townsquare.wiring import build_context, periodic_jobs
 
     await asyncio.to_thread(migrate, settings.effective_database_url)
     ctx = build_context(settings.model_copy(update={"run_jobs_in_process": False}))
-    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic=PERIODIC,
+    runner = JobRunner(ctx.db, HANDLERS, ctx, batch=batch, periodic=periodic_jobs(settings),
                        stale_after=timedelta(seconds=settings.job_lease_seconds))
     ctx.jobs = runner
     stop = asyncio.Event()

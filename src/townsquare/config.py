@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # and whether the public moderation log names the accounts acted on.
     suspended_retention_days: int | None = None
     moderation_log_show_targets: bool = False
+    # Link preview cards: limits of the page fetch. Private, loopback and link-local addresses are refused, except
+    # these comma-separated addresses/networks ("*" = any; for tests on loopback only, never in production).
+    link_cards_allow_private: str = ""
+    link_cards_timeout: float = 5.0
+    link_cards_max_bytes: int = 1_048_576
+    link_cards_max_redirects: int = 3
+    # Trends: seconds between refreshes, and the unique accounts (tags, links) or interactions (statuses) to start.
+    trends_refresh_seconds: float = 300.0
+    trends_threshold: int = 5
     # Spaces audio: HLS playlists and segments go to files under spaces_dir (default <data_dir>/spaces),
     # which nginx can serve directly, or stay in memory with spaces_store="memory".
     spaces_store: Literal["disk", "memory"] = "disk"

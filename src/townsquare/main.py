@@ -33,6 +33,7 @@ from townsquare.api.mastodon import (
     spaces,
     statuses,
     timelines,
+    trends,
 )
 from townsquare.api import streaming
 from townsquare.api.mastodon import filters as filter_routes
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
     for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
-                   personal, space_pages, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
+                   personal, space_pages, trends, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
                    admin_appeals, media):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)

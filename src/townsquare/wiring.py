@@ -61,7 +61,9 @@ def build_media_store(settings: Settings) -> MediaStore:
     return DiskMediaStore(settings.media_dir or settings.data_dir / "media")
 
 
-PERIODIC = {"trim_feeds": 600, "remove_unattached_media": 3600}
+def periodic_jobs(settings: Settings) -> dict[str, float]:
+    """The periodic job kinds and their intervals in seconds, for the embedded runner and for workers."""
+    return {"trim_feeds": 600, "remove_unattached_media": 3600, "schedule_trends": settings.trends_refresh_seconds}
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -81,6 +83,6 @@ def build_context(settings: Settings) -> AppContext:
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)
     if settings.run_jobs_in_process:
-        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic=PERIODIC,
+        ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic=periodic_jobs(settings),
                              stale_after=timedelta(seconds=settings.job_lease_seconds))
     return ctx

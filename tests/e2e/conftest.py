@@ -83,6 +83,9 @@ def live_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
     env.update(TOWNSQUARE_DOMAIN=f"127.0.0.1:{port}", TOWNSQUARE_LOG_LEVEL="warning")
     env.update({f"TOWNSQUARE_{k.upper()}": v for k, v in RELAXED_LIMITS.items()})
+    # Link cards may be read from the tests' loopback pages; trends refresh every second and start at 2 accounts.
+    env.update(TOWNSQUARE_LINK_CARDS_ALLOW_PRIVATE="127.0.0.1/32", TOWNSQUARE_TRENDS_REFRESH_SECONDS="1",
+               TOWNSQUARE_TRENDS_THRESHOLD="2")
     pg_name = None
     if BACKEND == "postgres":
         pg_name = f"townsquare_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -111,6 +111,7 @@ class Status:
     quote: Quote | None = None
     quotes_count: int = 0
     quote_current_user: str = "unknown"  # how the quote policy applies to the viewer (QuoteApproval.current_user)
+    card: Any = None  # a PreviewCard (domain.cards) once the link's page was read
 
     from_row = classmethod(_from_row)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from townsquare.media.processing import convert_upload, finish_upload, remove_unattached
 from townsquare.media.uploads import DELETE_FILES_JOB, PROCESS_JOB
+from townsquare.cards.service import JOB as CARD_JOB
+from townsquare.cards.service import attach_card, prepare_card
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.services.polls import END_JOB, end_poll
 from townsquare.services.scheduling import PUBLISH_JOB, publish_scheduled
 from townsquare.services.spaces import notify_followers
+from townsquare.services.trends import REFRESH_JOB, compute_trends, schedule_refresh, store_trends
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
 
@@ -46,7 +49,7 @@ async def handle_process_media(ctx, conn, payload: dict) -> None:
 
 
 async def _convert_media(ctx, payload: dict) -> dict:
-    return await convert_upload(ctx.db, ctx.media, int(payload["media_id"]))
+    return {**payload, "prepared": await convert_upload(ctx.db, ctx.media, int(payload["media_id"]))}
 
 
 handle_process_media.prepare = _convert_media  # type: ignore[attr-defined]  # slow work outside the transaction
@@ -58,7 +61,7 @@ async def handle_delete_media_files(ctx, conn, payload: dict) -> None:
 
 async def _delete_media_files(ctx, payload: dict) -> dict:
     await ctx.media.delete(list(payload["keys"]))
-    return {}
+    return payload
 
 
 handle_delete_media_files.prepare = _delete_media_files  # type: ignore[attr-defined]
@@ -77,6 +80,31 @@ async def handle_publish_scheduled(ctx, conn, payload: dict) -> None:
     s = ctx.settings
     await publish_scheduled(conn, int(payload["scheduled_status_id"]), base_url=s.base_url, domain=s.effective_domain,
                             max_chars=s.max_status_chars)
+async def handle_fetch_link_card(ctx, conn, payload: dict) -> None:
+    """Attach the preview card that prepare_card read (outside the transaction) to its status."""
+    await attach_card(conn, payload, ctx.settings.hybrid_threshold)
+
+
+handle_fetch_link_card.prepare = prepare_card
+
+
+async def prepare_trends(ctx, payload: dict) -> dict:
+    """Score the trends on a read connection, before the job's (short) write transaction."""
+    async with ctx.db.read() as conn:
+        return {**payload, "scores": await compute_trends(conn, threshold=ctx.settings.trends_threshold)}
+
+
+async def handle_refresh_trends(ctx, conn, payload: dict) -> None:
+    """Store the tag, link and status trends scored from the activity committed so far."""
+    await store_trends(conn, payload["scores"])
+
+
+handle_refresh_trends.prepare = prepare_trends
+
+
+async def handle_schedule_trends(ctx, conn, payload: dict) -> None:
+    """Periodic tick: queue a durable trends refresh job unless one is waiting (one runs even with many workers)."""
+    await schedule_refresh(conn)
 
 
 HANDLERS = {
@@ -90,4 +118,7 @@ HANDLERS = {
     "remove_unattached_media": handle_remove_unattached_media,
     END_JOB: handle_end_poll,
     PUBLISH_JOB: handle_publish_scheduled,
+    CARD_JOB: handle_fetch_link_card,
+    REFRESH_JOB: handle_refresh_trends,
+    "schedule_trends": handle_schedule_trends,
 }

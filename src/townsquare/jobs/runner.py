@@ -116,8 +116,8 @@ class JobRunner:
                 raise LookupError(f"no handler for job kind {row.kind!r}")
             payload = dict(row.payload)
             prepare = getattr(handler, "prepare", None)
-            if prepare is not None:  # slow work (a transcode) must not hold the write transaction
-                payload["prepared"] = await prepare(self.context, payload)
+            if prepare is not None:  # slow outside work (a web fetch) runs before, never inside, the write transaction
+                payload = await prepare(self.context, payload)
             # The handler's writes and the job's removal commit together: a job's effects land once.
             async with self.db.write() as conn:
                 await handler(self.context, conn, payload)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townsquare.cards.service import queue_link_card
 from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.html import extract_mentions, extract_tags, render_text
@@ -156,6 +157,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         await notify(conn, account.id, author.id, "mention", status_id)
     await _attach_tags(conn, status_id, tag_names)
     await media_rows.attach(conn, status_id, [m.id for m in media])
+    await queue_link_card(conn, status_id, html)
     await account_store.bump(conn, author.id, statuses_count=1)
     await conn.execute(update(account_store.accounts).where(account_store.accounts.c.id == author.id).values(last_status_at=stamp))
     if parent is not None:
@@ -215,6 +217,7 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
     await poll_service.edit_poll(conn, status_id, viewer, draft.poll)
     if draft.quote_approval_policy is not None:
         await quoting.change_policy(conn, status_id, draft.quote_approval_policy, row.visibility)
+    await queue_link_card(conn, status_id, html, edited=True)
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)

@@ -13,6 +13,7 @@ from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
 from townsquare.storage import polls as poll_store
 from townsquare.storage import quotes as quote_store
+from townsquare.storage import cards as card_store
 from townsquare.storage.tables import (
     bookmarks,
     favourites,
@@ -113,6 +114,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
 
     favourited, bookmarked, pinned, reblogged, muted = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
     media_by_status = await media_rows.for_statuses(conn, ids)
+    cards = await card_store.cards_for(conn, ids)
 
     for s in everything:
         s.account = accounts_by_id.get(s.account_id)
@@ -128,6 +130,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
         s.reblogged = s.id in reblogged
         s.muted = s.account_id in muted
         s.media_attachments = media_by_status.get(s.id, [])
+        s.card = cards.get(s.id)
     await poll_store.attach(conn, everything, viewer_id)
     await quote_store.attach(conn, everything, viewer_id, _nested, shallow=nested)
     for s in items:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -591,3 +592,68 @@ custom_filter_statuses = Table(
 # The full-text index of statuses is dialect-specific and so not declared here (migration 0500_filters_search):
 # SQLite has the FTS5 table `statuses_fts` (kept by triggers), PostgreSQL the generated column
 # `statuses.search_document` (tsvector, GIN-indexed). Only storage/search.py queries them.
+# Link preview cards, shared by every status linking to the same URL (one card per status, like Mastodon).
+preview_cards = Table(
+    "preview_cards",
+    metadata,
+    _id(),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("type", String(10), nullable=False, default="link"),  # link | photo | video | rich
+    Column("author_name", Text, nullable=False, default=""),
+    Column("author_url", Text, nullable=False, default=""),
+    Column("provider_name", Text, nullable=False, default=""),
+    Column("provider_url", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("image", Text, nullable=True),
+    Column("image_description", Text, nullable=False, default=""),
+    Column("embed_url", Text, nullable=False, default=""),
+    Column("blurhash", String(100), nullable=True),
+    Column("published_at", TS, nullable=True),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("language", String(16), nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+status_preview_cards = Table(
+    "status_preview_cards",
+    metadata,
+    Column("status_id", BigInteger, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    Column("preview_card_id", BigInteger, ForeignKey("preview_cards.id", ondelete="CASCADE"), nullable=False),
+    Index(None, "preview_card_id", "status_id"),
+)
+
+# Trend scores, rewritten by the periodic refresh; max_score/max_score_at keep a peak decaying between runs.
+tag_trends = Table(
+    "tag_trends",
+    metadata,
+    Column("tag_id", BigInteger, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("max_score", Float, nullable=False, default=0.0),
+    Column("max_score_at", TS, nullable=True),
+    Index(None, "score"),
+)
+
+status_trends = Table(
+    "status_trends",
+    metadata,
+    Column("status_id", BigInteger, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    _account_fk(),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("language", String(16), nullable=True),
+    Index(None, "score"),
+)
+
+link_trends = Table(
+    "link_trends",
+    metadata,
+    Column("preview_card_id", BigInteger, ForeignKey("preview_cards.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("max_score", Float, nullable=False, default=0.0),
+    Column("max_score_at", TS, nullable=True),
+    Index(None, "score"),
+)

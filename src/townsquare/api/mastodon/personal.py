@@ -15,7 +15,8 @@ from townsquare.core.clock import iso
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id, render_id
 from townsquare.core.pagination import apply, ordered, page_from
-from townsquare.services import personal, relations
+from townsquare.api.serializers.cards import tag as render_tag
+from townsquare.services import personal, relations, trends
 from townsquare.storage.tables import tag_follows, tags
 
 router = APIRouter()
@@ -68,12 +69,11 @@ async def set_account_note(request: Request, account_id: str) -> Response:
     return json(relationship(rel))
 
 
-def tag_entity(row, base_url: str, following: bool | None) -> dict:
-    """Render a Tag entity (following is omitted for anonymous viewers)."""
-    data = {"id": render_id(row.id), "name": row.name, "url": f"{base_url}/tags/{row.name}", "history": []}
-    if following is not None:
-        data["following"] = following
-    return data
+async def tag_entities(conn, rows, base_url: str, following) -> list[dict]:
+    """Render Tag entities with their 7-day history (following: a bool for all, a set of followed ids, or None)."""
+    days = await trends.tag_history(conn, [r.id for r in rows])
+    flag = (lambda r: r.id in following) if isinstance(following, set) else (lambda r: following)
+    return [render_tag(r.id, r.name, base_url, days[r.id], flag(r)) for r in rows]
 
 
 @router.get("/api/v1/tags/{name}")
@@ -87,14 +87,16 @@ async def get_tag(request: Request, name: str) -> Response:
         following = None
         if viewer.account is not None:
             following = tag.id in await personal.followed_tag_ids(conn, viewer.account.id, [tag.id])
-    return json(tag_entity(tag, ctx_of(request).settings.base_url, following))
+        entity = (await tag_entities(conn, [tag], ctx_of(request).settings.base_url, following))[0]
+    return json(entity)
 
 
 async def _follow(request: Request, name: str, follow: bool) -> Response:
     viewer = await get_viewer(request, "write:follows")
     async with ctx_of(request).db.write() as conn:
         tag = await personal.follow_tag(conn, viewer.account.id, name, follow)
-    return json(tag_entity(tag, ctx_of(request).settings.base_url, follow))
+        entity = (await tag_entities(conn, [tag], ctx_of(request).settings.base_url, follow))[0]
+    return json(entity)
 
 
 @router.post("/api/v1/tags/{name}/follow")
@@ -118,5 +120,5 @@ async def followed_tags(request: Request) -> Response:
     async with ctx_of(request).db.read() as conn:
         query = select(tag_follows.c.id.label("cursor"), tags.c.id, tags.c.name).join(tags, tags.c.id == tag_follows.c.tag_id).where(tag_follows.c.account_id == viewer.account.id)
         rows = ordered((await conn.execute(apply(query, tag_follows.c.id, page))).all(), page)
-    base = ctx_of(request).settings.base_url
-    return paged(request, [tag_entity(r, base, True) for r in rows], p, rows[0].cursor if rows else None, rows[-1].cursor if rows else None)
+        items = await tag_entities(conn, rows, ctx_of(request).settings.base_url, True)
+    return paged(request, items, p, rows[0].cursor if rows else None, rows[-1].cursor if rows else None)

@@ -13,10 +13,6 @@ router = APIRouter()
 # path -> scope needed (None: public). Each answers an empty list until its feature exists.
 EMPTY_LISTS = {
     "/api/v1/custom_emojis": None,
-    "/api/v1/trends": None,
-    "/api/v1/trends/tags": None,
-    "/api/v1/trends/statuses": None,
-    "/api/v1/trends/links": None,
     "/api/v1/directory": None,
     "/api/v1/announcements": None,
     "/api/v1/suggestions": "read",

@@ -8,6 +8,7 @@ from townsquare.api.serializers.media import media_attachment
 from townsquare.api.serializers.polls import poll as render_poll
 from townsquare.api.serializers.polls import quote as render_quote
 from townsquare.api.serializers.polls import quote_approval
+from townsquare.api.serializers.cards import preview_card
 from townsquare.core.clock import iso
 from townsquare.core.html import plain_text, safe_url
 from townsquare.core.ids import render_id
@@ -57,7 +58,7 @@ def status(s: Status, base_url: str, *, with_source: bool = False) -> dict:
         "quote": render_quote(s, lambda inner: status(inner, base_url)),
         "quote_approval": quote_approval(s),
         "poll": render_poll(s.poll),
-        "card": None,
+        "card": preview_card(s.card) if s.card is not None else None,
         "language": s.language,
         "favourited": s.favourited,
         "reblogged": s.reblogged,

@@ -1,0 +1,1 @@
+"""Link preview cards: safe page fetching, OpenGraph/oEmbed reading, and attaching cards to statuses."""
