@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json
-from townsquare.api.mastodon.personal import tag_entity as render_tag
+from townsquare.api.mastodon.personal import tag_entities
 from townsquare.api.params import as_bool, as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.statuses import status as render_status
@@ -67,7 +67,7 @@ async def search(request: Request) -> Response:
         if kind in (None, "", "hashtags"):
             rows = await search_store.tags_matching(conn, q, page.limit, page.offset)
             mine = await personal.followed_tag_ids(conn, viewer_id, [r.id for r in rows]) if viewer_id else set()
-            result["hashtags"] = [render_tag(r, base, (r.id in mine) if viewer_id else None) for r in rows]
+            result["hashtags"] = await tag_entities(conn, rows, base, mine if viewer_id else None)
         if kind in (None, "", "statuses") and viewer_id is not None:
             linked = _local_status_id(q, base)
             if linked is not None:
