@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
+from townsquare.services.push import PUSH_JOB
+from townsquare.services.push_delivery import deliver_web_push
 from townsquare.services.spaces import notify_followers
 from townsquare.timelines.fanout import fan_out_status
 from townsquare.timelines.home import regenerate_home
@@ -36,10 +38,18 @@ async def handle_notify_space(ctx, conn, payload: dict) -> None:
     await notify_followers(conn, payload)
 
 
+async def handle_web_push(ctx, conn, payload: dict) -> None:
+    """Push one notification to one Web Push subscription (retried with backoff while the push service is busy)."""
+    await deliver_web_push(ctx, int(payload["subscription_id"]), int(payload["notification_id"]))
+
+
+handle_web_push.outside_transaction = True  # it waits on a push service: no write lock held meanwhile
+
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
     "notify_space": handle_notify_space,
+    PUSH_JOB: handle_web_push,
 }
