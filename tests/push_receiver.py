@@ -41,11 +41,12 @@ class Received:
     encoding: str
     headers: dict
     vapid_claims: dict
+    raw: bytes = b""
 
 
 @dataclass
 class _Subscriber:
-    key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey | None  # None: a client that decrypts itself (e.g. Mastodon.py) holds the key
     auth: bytes
     answers: list[int] = field(default_factory=list)
 
@@ -113,6 +114,11 @@ class PushReceiver:
         point = sub.key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         return {"endpoint": f"{self.url}/{name}", "keys": {"p256dh": b64e(point), "auth": b64e(sub.auth)}}
 
+    def expect(self, name: str) -> str:
+        """An endpoint for a subscriber whose keys the client made: messages are checked for VAPID and kept raw."""
+        self.subscribers[name] = _Subscriber(None, b"")
+        return f"{self.url}/{name}"
+
     def _handle(self, name: str, headers: dict, body: bytes) -> int:
         headers = {k.lower(): v for k, v in headers.items()}
         sub = self.subscribers.get(name)
@@ -124,6 +130,12 @@ class PushReceiver:
         try:
             encoding = headers.get("content-encoding", "")
             auth = headers.get("authorization", "")
+            if sub.key is None:
+                crypto = _params(headers.get("crypto-key", ""))
+                vapid = _params(auth.removeprefix("vapid ")) if encoding == "aes128gcm" else {}
+                claims = _check_jwt(vapid.get("t") or auth.removeprefix("WebPush ").strip(), self.server_key)
+                self.received.append(Received(name, {}, encoding, headers, claims, body))
+                return 201
             if encoding == "aes128gcm":
                 vapid = _params(auth.removeprefix("vapid "))
                 assert b64d(vapid["k"]) == self.server_key, "VAPID key is not the instance's"

@@ -83,6 +83,7 @@ def live_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
     env.update(TOWNSQUARE_DOMAIN=f"127.0.0.1:{port}", TOWNSQUARE_LOG_LEVEL="warning")
     env.update({f"TOWNSQUARE_{k.upper()}": v for k, v in RELAXED_LIMITS.items()})
+    env["TOWNSQUARE_PUSH_ALLOW_PRIVATE_ADDRESSES"] = "true"  # the Web Push receiver of the tests is on loopback
     pg_name = None
     if BACKEND == "postgres":
         pg_name = f"townsquare_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"

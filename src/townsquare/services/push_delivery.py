@@ -89,24 +89,30 @@ def _private_target(endpoint: str) -> bool:
 
 
 async def _send(row, data: bytes, settings) -> int:
-    """POST the encrypted message with VAPID (RFC 8292, or the draft header pair for legacy aesgcm); the status."""
-    import aiohttp
+    """Encrypt with pywebpush and sign with VAPID (RFC 8292, or the draft pair for legacy aesgcm); POST; the status."""
+    import httpx
     from py_vapid import Vapid01, Vapid02
-    from pywebpush import WebPushException, webpush_async
+    from pywebpush import WebPusher
 
+    encoding = "aes128gcm" if row.standard else "aesgcm"
+    encoded = WebPusher({"endpoint": row.endpoint, "keys": {"p256dh": row.key_p256dh, "auth": row.key_auth}}).encode(
+        data, encoding)
+    parts = urlsplit(row.endpoint)
+    claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(time.time()) + 12 * 3600,
+              "sub": settings.vapid_contact or f"mailto:{settings.contact_email or 'admin@' + settings.effective_domain}"}
     vapid = (Vapid02 if row.standard else Vapid01).from_raw(settings.effective_vapid_private_key.encode())
-    claims = {"sub": settings.vapid_contact or f"mailto:{settings.contact_email or 'admin@' + settings.effective_domain}",
-              "exp": int(time.time()) + 12 * 3600}
-    try:
-        response = await webpush_async(
-            {"endpoint": row.endpoint, "keys": {"p256dh": row.key_p256dh, "auth": row.key_auth}}, data,
-            vapid_private_key=vapid, vapid_claims=claims, content_encoding="aes128gcm" if row.standard else "aesgcm",
-            ttl=TTL, headers={"Urgency": "normal"}, timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT))
-    except WebPushException as exc:
-        if exc.response is None:
-            raise
-        return exc.response.status
-    return response.status
+    headers = {"TTL": str(TTL), "Urgency": "normal", "Content-Encoding": encoding,
+               "Content-Type": "application/octet-stream"}
+    if row.standard:
+        headers["Authorization"] = vapid.sign(claims)["Authorization"]
+    else:
+        # Mastodon's order, "dh=...;p256ecdsa=...", which Mastodon.py's decrypt_push relies on.
+        signed = vapid.sign(claims, crypto_key="dh=" + encoded["crypto_key"].decode())
+        headers.update({"Authorization": signed["Authorization"], "Crypto-Key": signed["Crypto-Key"],
+                        "Encryption": "salt=" + encoded["salt"].decode()})
+    async with httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False) as client:
+        response = await client.post(row.endpoint, content=encoded["body"], headers=headers)
+    return response.status_code
 
 
 async def deliver_web_push(ctx, sub_id: int, notification_id: int) -> str:
