@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 
 # The paths browser-based clients (Elk, Phanpy, masto.js) call from their own origin; web pages and the
 # OAuth authorize form are left out on purpose, so another site cannot frame or script them.
@@ -15,6 +16,14 @@ EXPOSE_HEADERS = b"Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remai
 MAX_AGE = b"7200"
 _TOKEN = re.compile(rb"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # an HTTP header name
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9-]{1,255}$")  # what Rails keeps of a client's X-Request-Id
+# Request ids need to be unique, not secret: a random per-process prefix and a counter cost far less than uuid4.
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> bytes:
+    """A request id unique across processes and restarts (random prefix, then a counter)."""
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):08x}".encode()
 
 
 def is_cors_path(path: str) -> bool:
@@ -50,7 +59,7 @@ class CorsMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming is not None and _REQUEST_ID.match(incoming) else uuid.uuid4().hex.encode()
+        request_id = incoming if incoming is not None and _REQUEST_ID.match(incoming) else new_request_id()
         cors = is_cors_path(scope.get("path", ""))
         if cors and scope["method"] == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": [
