@@ -47,6 +47,16 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+@lru_cache(maxsize=4)
+def _vapid(standard: bool, private_key: str):
+    """The server's VAPID signer: RFC 8292 (`vapid t=,k=`) for standard subscriptions, the draft pair otherwise."""
+    from py_vapid import Vapid01, Vapid02
+
+    vapid = (Vapid02 if standard else Vapid01).from_raw(private_key.encode())
+    vapid.conf["no-strict"] = True  # py_vapid's contact regex refuses single-label hosts; push services only read it
+    return vapid
+
+
 class PushServiceBusy(Exception):
     """The push service asked us to come back later (408, 429 or 5xx): the job runner retries with backoff."""
 
@@ -101,7 +111,6 @@ def _private_target(endpoint: str) -> bool:
 async def _send(row, data: bytes, settings) -> int:
     """Encrypt with pywebpush and sign with VAPID (RFC 8292, or the draft pair for legacy aesgcm); POST; the status."""
     import httpx
-    from py_vapid import Vapid01, Vapid02
     from pywebpush import WebPusher
 
     encoding = "aes128gcm" if row.standard else "aesgcm"
@@ -110,8 +119,7 @@ async def _send(row, data: bytes, settings) -> int:
     parts = urlsplit(row.endpoint)
     claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(time.time()) + 12 * 3600,
               "sub": settings.vapid_contact or f"mailto:{settings.contact_email or 'admin@' + settings.effective_domain}"}
-    vapid = (Vapid02 if row.standard else Vapid01).from_raw(settings.effective_vapid_private_key.encode())
-    vapid.conf["no-strict"] = True  # py_vapid's contact regex refuses single-label hosts; push services only read it
+    vapid = _vapid(row.standard, settings.effective_vapid_private_key)
     headers = {"TTL": str(TTL), "Urgency": "normal", "Content-Encoding": encoding,
                "Content-Type": "application/octet-stream"}
     if row.standard:
