@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timezone
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from tests.api.conftest import assert_error
@@ -95,6 +97,8 @@ async def test_bad_subscriptions_are_refused_and_change_nothing(push_server, rec
         {**good, "subscription[endpoint]": "not a url"},
         {**good, "subscription[keys][p256dh]": "AAAA"},
         {**good, "subscription[keys][p256dh]": b64e(b"\x04" + b"\x01" * 64)},  # not a point on the curve
+        {**good, "subscription[keys][p256dh]": b64e(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint))},  # valid, but not as browsers give it
         {**good, "subscription[keys][auth]": "c2hvcnQ"},
         {k: v for k, v in good.items() if k != "subscription[keys][auth]"},
         {**good, "data[policy]": "everyone"},

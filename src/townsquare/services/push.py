@@ -47,9 +47,11 @@ def validate_keys(keys: PushKeys) -> None:
     parts = urlsplit(keys.endpoint)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise unprocessable("Endpoint is not a valid URL")
-    point = _b64(keys.p256dh)
+    point = _b64(keys.p256dh) or b""
     try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point or b"")
+        if len(point) != 65:  # browsers give the uncompressed point, which pywebpush expects
+            raise ValueError("not an uncompressed point")
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
         raise unprocessable("Key p256dh is not a P-256 public key") from None
     secret = _b64(keys.auth)
