@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timezone
 
+import jsonschema_rs
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -72,6 +74,23 @@ async def test_subscription_lifecycle_in_mastodons_shape(push_server, receiver):
     assert_error(await bob.put("/api/v1/push/subscription", data={"data[policy]": "all"}), 404)
     assert (await bob.delete("/api/v1/push/subscription")).status_code == 200  # nothing to delete is fine too
     assert await _stored(push_server) == []
+
+
+def _reference_schema(name: str) -> dict:
+    """An entity's schema from the reference Mastodon OpenAPI (shared/reference beside the checkout)."""
+    from tests.api.test_fuzz import fuzz_script
+
+    found = fuzz_script.reference_path()
+    assert found is not None, fuzz_script.REFERENCE_CANDIDATES
+    return json.loads(found.read_text())["components"]["schemas"][name]
+
+
+async def test_entities_match_the_reference_openapi(push_server, receiver):
+    bob = await push_server.user("bob")
+    body = (await bob.post("/api/v1/push/subscription", data=_form(receiver.subscribe("bob"), {"poll": True}))).json()
+    jsonschema_rs.validate(_reference_schema("WebPushSubscription"), body)
+    with pytest.raises(jsonschema_rs.ValidationError):  # the check can fail: a missing alert is caught
+        jsonschema_rs.validate(_reference_schema("WebPushSubscription"), {**body, "alerts": {"poll": True}})
 
 
 async def test_one_subscription_per_access_token(push_server, receiver):
