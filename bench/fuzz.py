@@ -3,13 +3,20 @@
 Usage: .venv/bin/python bench/fuzz.py [--examples N] [--random] [--anonymous] [--database-url URL | --base-url URL --token TOKEN]
 Without --base-url it starts a throwaway `townsquare serve` (SQLite in a temp dir, or an empty database
 given by --database-url) with one account.
+The operations are the ones our schema lists (every route we serve); each write method (POST/PUT/PATCH/DELETE)
+that the reference Mastodon OpenAPI also describes gets that description's body, query and header parameters,
+so an endpoint added later is fuzzed with Mastodon's parameters as soon as it is routed, with no list to keep.
+Positive cases aim path ids at real records made at the start (a status, another account, a list).
 Prints operations tried, examples sent, and every failure (5xx, or an error status without {"error": ...}).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,6 +30,16 @@ from pathlib import Path
 import httpx
 
 PASSWORD = "correct horse battery staple"
+_ROOT = Path(__file__).resolve().parents[1]
+# The reference Mastodon OpenAPI lives in shared/ beside the checkout (CI lays it there), or where the variable says.
+REFERENCE_CANDIDATES = [Path(p) for p in filter(None, [os.environ.get("TOWNSQUARE_REFERENCE_OPENAPI")])] + [
+    base / "shared" / "reference" / "mastodon-openapi-4.7.0.json" for base in (_ROOT.parent, _ROOT.parent.parent)]
+
+
+def reference_path() -> Path | None:
+    """The first reference OpenAPI file that exists, or None."""
+    return next((p for p in REFERENCE_CANDIDATES if p.is_file()), None)
+WRITES = ("post", "put", "patch", "delete")
 
 
 @dataclass
@@ -31,6 +48,8 @@ class Report:
 
     operations: int = 0
     examples: int = 0
+    write_operations: int = 0
+    from_reference: int = 0  # write operations whose parameters came from the reference OpenAPI
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -86,20 +105,93 @@ def running_server(env: dict | None = None):
                     proc.kill()
 
 
-def fuzz(base_url: str, token: str | None, examples: int, *, randomize: bool = False) -> Report:
+def seed_records(base_url: str, token: str) -> dict[str, str]:
+    """Make a status, a list and a second account to aim positive cases at; return path parameter name -> id."""
+    auth = {"Authorization": f"Bearer {token}"}
+    ids: dict[str, str] = {}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        status = client.post("/api/v1/statuses", data={"status": "a post for the fuzzer #fuzz"}, headers=auth)
+        if status.status_code == 200:
+            ids["status_id"] = status.json()["id"]
+        made = client.post("/api/v1/lists", data={"title": "fuzz list"}, headers=auth)
+        if made.status_code == 200:
+            ids["list_id"] = made.json()["id"]
+        app = client.post("/api/v1/apps", data={"client_name": "fuzz-seed", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                                                "scopes": "read write"}).json()
+        app_token = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app["client_id"],
+                                                      "client_secret": app["client_secret"], "scope": "read write"}).json()
+        other = client.post("/api/v1/accounts", data={"username": "target", "email": "target@example.org",
+                                                      "password": PASSWORD, "agreement": "true", "locale": "en"},
+                            headers={"Authorization": f"Bearer {app_token['access_token']}"})
+        if other.status_code == 200:
+            me = client.get("/api/v1/accounts/verify_credentials",
+                            headers={"Authorization": f"Bearer {other.json()['access_token']}"})
+            if me.status_code == 200:
+                ids["account_id"] = me.json()["id"]
+    return ids
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path.rstrip("/"))
+
+
+def merged_schema(ours: dict, reference: dict | None, ids: dict[str, str] | None = None) -> tuple[dict, int]:
+    """Our schema with Mastodon's parameters on the write methods both describe, and path ids aimed at real records.
+
+    Returns the schema and how many operations took parameters from the reference.
+    """
+    schema = copy.deepcopy(ours)
+    taken = 0
+    if reference is not None:
+        components = schema.setdefault("components", {})
+        for kind, items in reference.get("components", {}).items():
+            if kind != "securitySchemes":
+                components.setdefault(kind, {}).update({k: v for k, v in items.items() if k not in components.get(kind, {})})
+        by_shape = {(_shape(p), m): op for p, ops in reference["paths"].items() for m, op in ops.items() if m in WRITES}
+        for path, ops in schema["paths"].items():
+            for method, op in ops.items():
+                ref = by_shape.get((_shape(path), method))
+                if ref is None:
+                    continue
+                known = {(p["name"], p["in"]) for p in op.get("parameters", [])}
+                extra = [copy.deepcopy(p) for p in ref.get("parameters", [])
+                         if p.get("in") in ("query", "header") and (p["name"], p["in"]) not in known]
+                if extra:
+                    op.setdefault("parameters", []).extend(extra)
+                if "requestBody" in ref:
+                    op["requestBody"] = copy.deepcopy(ref["requestBody"])
+                taken += bool(extra or "requestBody" in ref)
+    for ops in schema["paths"].values():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                value = (ids or {}).get(param["name"])
+                if param.get("in") == "path" and value is not None:
+                    param["schema"] = {"type": "string", "enum": [value]}  # negative cases still send garbage ids
+    return schema, taken
+
+
+def fuzz(base_url: str, token: str | None, examples: int, *, randomize: bool = False,
+         ids: dict[str, str] | None = None, writes_only: bool = False) -> Report:
     """Send `examples` positive and negative cases per operation; collect 5xx and shapeless errors."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
-    schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
-    report = Report()
+    ours = httpx.get(f"{base_url}/api/openapi.json", timeout=30).json()
+    found = reference_path()
+    reference = json.loads(found.read_text()) if found else None
+    raw, taken = merged_schema(ours, reference, ids)
+    schema = schemathesis.openapi.from_dict(raw)
+    report = Report(from_reference=taken)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for result in schema.get_all_operations():
             operation = result.ok()
+            if writes_only and operation.method.lower() not in WRITES:
+                continue
             report.operations += 1
+            report.write_operations += operation.method.lower() in WRITES
             # Negative cases need a parameter to break; without query or body there is nothing to negate.
             negative = len(operation.query) > 0 or len(operation.body) > 0
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if negative else (GenerationMode.POSITIVE,):
@@ -144,17 +236,20 @@ def main() -> None:
     parser.add_argument("--random", action="store_true", help="fresh random cases (default: the same derandomized ones)")
     parser.add_argument("--anonymous", action="store_true", help="send no token (exercises the 401 paths)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...)")
+    parser.add_argument("--writes-only", action="store_true", help="only POST/PUT/PATCH/DELETE operations")
     args = parser.parse_args()
     started = time.monotonic()
     if args.base_url:
-        report = fuzz(args.base_url, args.token, args.examples, randomize=args.random)
+        report = fuzz(args.base_url, args.token, args.examples, randomize=args.random, writes_only=args.writes_only)
         log = None
     else:
         env = {"TOWNSQUARE_DATABASE_URL": args.database_url} if args.database_url else {}
         with running_server(env) as (base, token, log_path):
-            report = fuzz(base, None if args.anonymous else token, args.examples, randomize=args.random)
+            report = fuzz(base, None if args.anonymous else token, args.examples, randomize=args.random,
+                          ids=seed_records(base, token), writes_only=args.writes_only)
             log = log_path.read_text(errors="replace")
-    print(f"operations tried: {report.operations}")
+    print(f"operations tried: {report.operations} ({report.write_operations} write methods, "
+          f"{report.from_reference} with the reference OpenAPI's parameters)")
     print(f"examples sent:    {report.examples} ({args.examples} positive + {args.examples} negative max per operation)")
     print(f"status codes:     {dict(sorted(report.statuses.items()))}")
     print(f"failures:         {len(report.failures)}")

@@ -40,6 +40,7 @@ def serve(
 
     settings = settings_for(data_dir, host, port)
     settings.effective_secret_key  # noqa: B018 - create and keep the key before serving
+    settings.effective_vapid_private_key  # noqa: B018 - likewise the Web Push key, before workers race to make it
     if workers > 1 and settings.effective_database_url.startswith("sqlite"):
         typer.echo("--workers needs the scale-out mode: set TOWNSQUARE_DATABASE_URL to PostgreSQL "
                    "(and TOWNSQUARE_REDIS_URL); SQLite serves from one process.", err=True)

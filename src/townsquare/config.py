@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,12 @@ class Settings(BaseSettings):
     domain: str | None = None
     registrations: Literal["open", "approval", "closed"] = "open"
     secret_key: str | None = None
+    # Web Push (VAPID): the server's P-256 key as Mastodon's VAPID_PRIVATE_KEY (base64url of the 32-byte scalar);
+    # generated and kept in the data dir when not set. Several hosts sharing one database must share it.
+    vapid_private_key: str | None = None
+    vapid_contact: str | None = None  # the "sub" claim push services may use to reach the admin (mailto: or https:)
+    # Push endpoints resolving to loopback/private addresses are refused (SSRF); tests run a receiver on loopback.
+    push_allow_private_addresses: bool = False
     max_status_chars: int = 500
     title: str = "Townsquare"
     description: str = "A self-hosted Townsquare server."
@@ -119,3 +126,32 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    @cached_property
+    def effective_vapid_private_key(self) -> str:
+        """The VAPID private key (base64url, 32 bytes), generated and kept in the data dir when not configured."""
+        if self.vapid_private_key:
+            return self.vapid_private_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "vapid_private_key"
+        if path.exists():
+            return path.read_text().strip()
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+        key = base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).decode().rstrip("=")
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @cached_property
+    def vapid_public_key(self) -> str:
+        """The VAPID public key clients subscribe with: base64url of the uncompressed P-256 point, as Mastodon shows it."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        raw = self.effective_vapid_private_key
+        scalar = int.from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), "big")
+        point = ec.derive_private_key(scalar, ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        return base64.urlsafe_b64encode(point).decode()

@@ -27,6 +27,7 @@ from townsquare.api.mastodon import (
     notifications,
     personal,
     placeholders,
+    push,
     reports,
     search,
     social,
@@ -41,6 +42,7 @@ from townsquare.api import spaces_audio
 from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
 from townsquare.web import spaces as space_pages
+from townsquare.api.cors import outermost as cors_outermost
 from townsquare.api.inputguard import InputGuardMiddleware
 from townsquare.api.oauth import routes as oauth
 from townsquare.api.openapi import describe_parameters
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
     for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
                    personal, space_pages, trends, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
-                   admin_appeals, media):
+                   admin_appeals, media, push):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
     for module in (polls, scheduled, conversations, quotes):
@@ -128,7 +130,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     describe_parameters(app)
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
-    app.add_middleware(StripTrailingSlash)  # outermost: the limits see the normalised path
+    app.add_middleware(StripTrailingSlash)  # the limits see the normalised path
+    cors_outermost(app)  # around everything, even the 500 handler: preflights cost no auth or rate limit
     return app
 
 

@@ -25,12 +25,16 @@ def test_schemathesis_finds_no_server_errors():
         env["TOWNSQUARE_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{pg_name}"
     try:
         with fuzz_script.running_server(env) as (base, token, log_path):
-            report = fuzz_script.fuzz(base, token, examples=3)
+            report = fuzz_script.fuzz(base, token, examples=3, ids=fuzz_script.seed_records(base, token))
             log = log_path.read_text(errors="replace")
     finally:
         if pg_name:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
     assert report.operations > 90  # every route of the schema was tried
+    # Write methods too, with Mastodon's own parameters wherever the reference describes the route
+    # (shared/reference beside the checkout; TOWNSQUARE_REFERENCE_OPENAPI points elsewhere).
+    assert fuzz_script.reference_path() is not None, fuzz_script.REFERENCE_CANDIDATES
+    assert report.write_operations > 60 and report.from_reference > 15
     assert report.examples > 2 * report.operations
     assert report.failures == []
     assert sum(report.statuses.values()) == report.examples

@@ -86,6 +86,7 @@ def live_server(tmp_path_factory):
     # Link cards may be read from the tests' loopback pages; trends refresh every second and start at 2 accounts.
     env.update(TOWNSQUARE_LINK_CARDS_ALLOW_PRIVATE="127.0.0.1/32", TOWNSQUARE_TRENDS_REFRESH_SECONDS="1",
                TOWNSQUARE_TRENDS_THRESHOLD="2")
+    env["TOWNSQUARE_PUSH_ALLOW_PRIVATE_ADDRESSES"] = "true"  # the Web Push receiver of the tests is on loopback
     pg_name = None
     if BACKEND == "postgres":
         pg_name = f"townsquare_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -10,6 +10,8 @@ from townsquare.moderation.purge import purge_if_expired
 from townsquare.moderation.sanctions import PURGE_JOB
 from townsquare.services.polls import END_JOB, end_poll
 from townsquare.services.scheduling import PUBLISH_JOB, publish_scheduled
+from townsquare.services.push import PUSH_JOB
+from townsquare.services.push_delivery import deliver_web_push
 from townsquare.services.spaces import notify_followers
 from townsquare.services.trends import REFRESH_JOB, compute_trends, schedule_refresh, store_trends
 from townsquare.timelines.fanout import fan_out_status
@@ -106,6 +108,12 @@ async def handle_schedule_trends(ctx, conn, payload: dict) -> None:
     """Periodic tick: queue a durable trends refresh job unless one is waiting (one runs even with many workers)."""
     await schedule_refresh(conn)
 
+async def handle_web_push(ctx, conn, payload: dict) -> None:
+    """Push one notification to one Web Push subscription (retried with backoff while the push service is busy)."""
+    await deliver_web_push(ctx, int(payload["subscription_id"]), int(payload["notification_id"]))
+
+
+handle_web_push.outside_transaction = True  # it waits on a push service: no write lock held meanwhile
 
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
@@ -121,4 +129,5 @@ HANDLERS = {
     CARD_JOB: handle_fetch_link_card,
     REFRESH_JOB: handle_refresh_trends,
     "schedule_trends": handle_schedule_trends,
+    PUSH_JOB: handle_web_push,
 }

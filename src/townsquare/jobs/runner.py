@@ -114,6 +114,13 @@ class JobRunner:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {row.kind!r}")
+            if getattr(handler, "outside_transaction", False):
+                # Network work (a push service's answer) must not hold the write lock: the handler opens its
+                # own short transactions, and its effects are at-least-once rather than exactly-once.
+                await handler(self.context, None, dict(row.payload))
+                async with self.db.write() as conn:
+                    await conn.execute(delete(jobs).where(jobs.c.id == row.id))
+                return
             payload = dict(row.payload)
             prepare = getattr(handler, "prepare", None)
             if prepare is not None:  # slow outside work (a web fetch) runs before, never inside, the write transaction

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import now
 from townsquare.core.ids import new_id
+from townsquare.services.push import queue_web_push
 from townsquare.storage.tables import blocks, mutes, notifications
 from townsquare.timelines.events import publish_notification
 
@@ -43,4 +44,5 @@ async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: s
         )
     )
     publish_notification(conn, recipient_id, notification_id)
+    await queue_web_push(conn, recipient_id, notification_id, kind)  # committed with the notification
     return True

@@ -657,3 +657,23 @@ link_trends = Table(
     Column("max_score_at", TS, nullable=True),
     Index(None, "score"),
 )
+
+web_push_subscriptions = Table(
+    "web_push_subscriptions",
+    metadata,
+    _id(),
+    _account_fk(),
+    # One subscription per access token, as on Mastodon; the token's secret is kept sealed (AES-GCM under the
+    # server's secret key) because the push payload hands it back to the app.
+    Column("token_id", BigInteger, ForeignKey("oauth_tokens.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("access_token_sealed", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("key_p256dh", String(200), nullable=False),
+    Column("key_auth", String(100), nullable=False),
+    Column("standard", Boolean, nullable=False, default=False),
+    Column("alerts", JSON, nullable=False, default=dict),
+    Column("policy", String(10), nullable=False, default="all"),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "account_id"),
+)

@@ -88,7 +88,7 @@ async def instance_v2(request: Request) -> Response:
     users, _, admin = await _usage(request)
     config = _limits(s)
     config["urls"] = {"streaming": f"{'wss' if s.scheme == 'https' else 'ws'}://{s.effective_domain}", "status": None}
-    config["vapid"] = {"public_key": ""}
+    config["vapid"] = {"public_key": s.vapid_public_key}
     config["accounts"]["max_display_name_length"] = 30
     config["accounts"]["max_note_length"] = 500
     return json({

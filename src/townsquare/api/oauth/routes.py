@@ -26,7 +26,7 @@ templates = Environment(
 )
 
 
-def _app_entity(row, with_secret: bool) -> dict:
+def _app_entity(row, with_secret: bool, vapid_key: str = "") -> dict:
     uris = [u for u in row["redirect_uris"].split("\n") if u]
     data = {
         "id": render_id(row["id"]),
@@ -35,7 +35,7 @@ def _app_entity(row, with_secret: bool) -> dict:
         "scopes": row["scopes"].split(),
         "redirect_uri": "\n".join(uris),
         "redirect_uris": uris,
-        "vapid_key": "",
+        "vapid_key": vapid_key,
     }
     if with_secret:
         data.update(client_id=row["client_id"], client_secret=row["client_secret"], client_secret_expires_at=0)
@@ -61,7 +61,7 @@ async def create_app(request: Request) -> Response:
     ctx = ctx_of(request)
     async with ctx.db.write() as conn:
         row = await auth.create_app(conn, name.strip(), uris, scopes, website)
-    return json(_app_entity(row, True))
+    return json(_app_entity(row, True, ctx.settings.vapid_public_key))
 
 
 @router.get("/api/v1/apps/verify_credentials")
@@ -76,7 +76,7 @@ async def verify_app(request: Request) -> Response:
         row = (await conn.execute(select(oauth_apps).where(oauth_apps.c.id == viewer.app_id))).first()
     if row is None:
         raise ApiError(401, "The access token is invalid")
-    data = _app_entity(row._mapping, False)
+    data = _app_entity(row._mapping, False, ctx.settings.vapid_public_key)
     return json(data)
 
 
