@@ -33,7 +33,8 @@ from townsquare.api.mastodon import (
     statuses,
     timelines,
 )
-from townsquare.api import streaming
+from townsquare.api import health, streaming
+from townsquare.api.overload import Overload, OverloadMiddleware
 from townsquare.api import spaces_audio
 from townsquare.api.oauth import routes as oauth
 from townsquare.web import spaces as space_pages
@@ -118,9 +119,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                    admin_appeals):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
+    app.include_router(health.router)
     describe_parameters(app)
+    app.state.overload = overload = Overload(settings)
+    app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
+    app.state.readiness_checks.extend(health.default_checks(ctx))
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
+    app.add_middleware(OverloadMiddleware, ctx=ctx, overload=overload)  # sheds before the limits do any I/O
     app.add_middleware(StripTrailingSlash)  # outermost: the limits see the normalised path
     return app
 
