@@ -13,13 +13,13 @@ cursor; clients spread over them, so the order is first come, first served to wi
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import math
 import random
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,36 +48,42 @@ class Decision:
 class _Queue:
     """One room's waiting line in this process: arrivals per slice not yet admitted, and the admission cursor."""
 
-    __slots__ = ("slices", "waiting", "cursor", "admitted", "rate", "stamp")
+    __slots__ = ("starts", "totals", "head", "popped", "cursor", "admitted", "rate", "stamp")
 
     def __init__(self, now: float) -> None:
-        self.slices: deque[list] = deque()  # [slice start, count], oldest first
-        self.waiting = 0
+        self.starts: list[float] = []  # slice starts, oldest first; slices before `head` were let in
+        self.totals: list[int] = []  # arrivals counted up to and including each slice (prefix sums)
+        self.head = 0
+        self.popped = 0  # arrivals in the slices let in
         self.cursor = -math.inf
         self.admitted = 0.0  # admissions since stamp, folded into rate
         self.rate = 0.0  # admissions per second (EWMA), for wait estimates
         self.stamp = now
 
+    @property
+    def waiting(self) -> int:
+        return (self.totals[-1] if self.totals else 0) - self.popped
+
     def add(self, arrival: float) -> None:
         start = arrival - arrival % SLICE
-        if self.slices and self.slices[-1][0] >= start:
-            self.slices[-1][1] += 1  # clocks of several processes: a late one joins the newest slice
+        total = self.totals[-1] if self.totals else 0
+        if len(self.starts) > self.head and self.starts[-1] >= start:
+            self.totals[-1] = total + 1  # clocks of several processes: a late one joins the newest slice
         else:
-            self.slices.append([start, 1])
-        self.waiting += 1
+            self.starts.append(start)
+            self.totals.append(total + 1)
 
     def advance(self) -> None:
-        start, count = self.slices.popleft()
-        self.cursor = max(self.cursor, start + SLICE)
-        self.waiting -= count
+        self.cursor = max(self.cursor, self.starts[self.head] + SLICE)
+        self.popped = self.totals[self.head]
+        self.head += 1
+        if self.head > 1024 and self.head * 2 > len(self.starts):  # drop what was let in, now and then
+            del self.starts[:self.head], self.totals[:self.head]
+            self.head = 0
 
     def ahead_of(self, arrival: float) -> int:
-        total = 0
-        for start, count in self.slices:
-            if start + SLICE > arrival:
-                break
-            total += count
-        return total
+        index = bisect.bisect_right(self.starts, arrival - SLICE, self.head)  # slices wholly before this arrival's
+        return (self.totals[index - 1] - self.popped) if index > self.head else 0
 
     def note_admit(self, now: float) -> None:
         self.admitted += 1
