@@ -190,3 +190,13 @@ def test_retry_after_is_jittered_around_the_refresh():
     room = WaitingRoom("secret", rng=random.Random(3))
     values = {room.retry_after(10.0) for _ in range(200)}
     assert len(values) > 5 and min(values) >= 5 and max(values) <= 15
+
+
+def test_a_process_far_from_full_lets_newcomers_in_and_moves_the_line():
+    clock = Clock()
+    room = WaitingRoom("secret", clock=clock)
+    waiting = room.decide(3, None, has_room=False)
+    clock.at += 1
+    assert room.decide(3, None, has_room=True, spare=True).admit  # the waiter is away: the slot is not wasted
+    assert room.queue_length() == 0  # and the waiter's slice was let in with it
+    assert room.decide(3, room.verify(3, waiting.token)[1], has_room=True).admit

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
     from townsquare.wiring import AppContext
 
 TOKEN_HEADER = b"townsquare-queue-token"
+SPARE_SHARE = 0.5  # below half the limit a newcomer is let in even while others wait (they are away till their retry)
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
@@ -123,7 +124,7 @@ class OverloadMiddleware:
             self.metrics.shed.labels(LISTEN, "limit").inc()
             await _answer(send, 503, _SHED_BODY, [(b"retry-after", str(_rng.randint(1, 3)).encode())])
             return True
-        decision = self.waiting.decide(space_id, arrival, has_room)
+        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
         if decision.admit:
             self.limiter.try_acquire(critical=True)  # the room said yes: count it in
             extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))

@@ -131,12 +131,19 @@ class WaitingRoom:
             queue = self.rooms[space_id] = _Queue(now)
         return queue
 
-    def decide(self, space_id: int, arrival: float | None, has_room: bool, nonce: str | None = None) -> Decision:
-        """Admit a join (arrival None: no waiting token) or place it in the line; has_room is the process's say."""
+    def decide(self, space_id: int, arrival: float | None, has_room: bool, spare: bool = False,
+               nonce: str | None = None) -> Decision:
+        """Admit a join (arrival None: no waiting token) or place it in the line.
+
+        has_room: the process can take a join now; spare: it is far from full, so a newcomer may come in even
+        while others wait (they are away until their next retry; holding the slot for them would waste it).
+        """
         now = self.clock()
         queue = self._queue(space_id, now)
         if arrival is None:
-            if has_room and not queue.waiting:
+            if has_room and (spare or not queue.waiting):
+                if queue.waiting:
+                    queue.advance()  # the line moves on too: its head comes in on its next try
                 queue.note_admit(now)
                 return Decision(True, arrival=now)
             if has_room:
