@@ -428,15 +428,17 @@ async def _speaker(url: str, token: str, until: float, stats: dict) -> None:
         async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30,
                            max_size=None) as ws:
             begin = time.monotonic()
-            sent = 0
+            sent = due = 0
             while time.monotonic() < until:
                 due = int((time.monotonic() - begin) / 0.02) + 1
                 while sent < due:
                     await ws.send(chunk)
                     sent += 1
-                    stats["sent"] += 1
                 await asyncio.sleep(0.02)
-            stats["due"] += int((time.monotonic() - begin) / 0.02)
+            stats["sent"] += sent
+            stats["due"] += due
+            await ws.close()
+            stats["closed_clean"] += ws.close_code == 1000
     except Exception as exc:  # a refused or dropped speaker is a failed figure, not a crash
         stats["errors"].append(repr(exc)[:200])
 
@@ -541,7 +543,7 @@ def main() -> None:
             print("calibrating C through nginx (open-loop joins, 3 s per step) ...", flush=True)
             calib = api.post("/api/v1/spaces", data={"title": "Calibration"}).json()["id"]
             api.post(f"/api/v1/spaces/{calib}/start").raise_for_status()
-            c, rate, steps = 0.0, 200.0, []
+            c, rate, steps = 0.0, 100.0, []
             while rate < 20000:
                 step = open_loop(proxy_port, f"/api/v1/spaces/{calib}/join", rate, 3.0, args.processes)
                 steps.append((rate, step))
@@ -553,7 +555,7 @@ def main() -> None:
                 rate *= 1.4
                 time.sleep(1.0)
             api.post(f"/api/v1/spaces/{calib}/end")
-            c = c or 100.0
+            c = c or 50.0  # not even the first step held: the machine is that busy
         else:
             c = args.c
         print(f"C = {c:,.0f} joins/s; the night: T0 = {t0:.0f} s, {end:.0f} s in all ...", flush=True)
@@ -571,7 +573,7 @@ def main() -> None:
                    for i in range(args.processes)]
         for w in workers:
             w.start()
-        host_stats = {"speakers": {"sent": 0, "due": 0, "errors": []}, "control": {"codes": {}, "lat": []}}
+        host_stats = {"speakers": {"sent": 0, "due": 0, "closed_clean": 0, "errors": []}, "control": {"codes": {}, "lat": []}}
         cpu_server, cpu_nginx = cpu_seconds(server.pid), cpu_seconds(proxy.pid, children=True)
         asyncio.run(conduct(cfg, host_token, speaker_token, speaker_id, host_stats))
         results = [queue.get() for _ in workers]
@@ -641,8 +643,9 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
         ("p99 HLS through nginx", f"{pct(lat['hls'], 0.99) * 1000:.0f} ms ({len(lat['hls']):,})", "", ""),
         ("p99 host control", f"{pct(control['lat'], 0.99) * 1000:.0f} ms", "", ""),
         ("host control served", f"{served}/{asked} ({control['codes']})", "100%", asked > 0 and served == asked),
-        ("speaker audio served (2 speakers, 20 ms chunks)", f"{audio_share:.1%} {speakers['errors'] or ''}", "100%",
-         audio_share >= 0.999 and not speakers["errors"]),
+        ("speaker audio served (2 speakers, 20 ms chunks sent on time, socket open to the end)",
+         f"{audio_share:.1%}, {speakers['closed_clean']}/2 closed cleanly {speakers['errors'] or ''}", "100%",
+         audio_share >= 0.999 and not speakers["errors"] and speakers["closed_clean"] == 2),
         ("shed cost per request (in-process CPU, vs a join)",
          f"{cost['shed'] * 1e6:.0f} us vs {cost['join'] * 1e6:.0f} us = {cost['shed'] / cost['join']:.1%}", "<= 5%",
          cost["shed"] <= 0.05 * cost["join"]),

@@ -30,6 +30,8 @@ _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
 _rng = random.Random()
+_RETRY = [(b"retry-after", str(n).encode()) for n in (1, 2, 3)]  # jittered 1-3 s, built once
+_SHED_HEADERS = [[_JSON, (b"content-length", str(len(_SHED_BODY)).encode()), retry] for retry in _RETRY]
 
 
 class Overload:
@@ -66,6 +68,7 @@ class OverloadMiddleware:
     def __init__(self, app, ctx: AppContext, overload: Overload) -> None:
         self.app, self.ctx, self.overload = app, ctx, overload
         self.limiter, self.waiting, self.metrics = overload.limiter, overload.waiting, overload.metrics
+        self._shed_counters: dict = {}  # label children bound once: labels() on every shed costs more than the rest
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.overload.enabled:
@@ -79,8 +82,7 @@ class OverloadMiddleware:
             if refused:
                 return
         elif not self.limiter.try_acquire(SHARES[klass], critical=klass == CRITICAL):
-            self.metrics.shed.labels(klass, "limit").inc()
-            return await _answer(send, 503, _SHED_BODY, [(b"retry-after", str(_rng.randint(1, 3)).encode())])
+            return await self._shed(send, klass)
         started, status = time.perf_counter(), [500]
 
         async def tracked(message):
@@ -97,6 +99,15 @@ class OverloadMiddleware:
             self.limiter.release(elapsed)
             self.metrics.requests.labels(klass, str(status[0])).inc()
             self.metrics.latency.labels(klass).observe(elapsed)
+
+    async def _shed(self, send, klass: str) -> None:
+        """The cheapest answer there is: pre-built 503 bytes, one counter, no I/O."""
+        counter = self._shed_counters.get(klass)
+        if counter is None:
+            counter = self._shed_counters[klass] = self.metrics.shed.labels(klass, "limit")
+        counter.inc()
+        await send({"type": "http.response.start", "status": 503, "headers": _SHED_HEADERS[int(_rng.random() * 3)]})
+        await send({"type": "http.response.body", "body": _SHED_BODY})
 
     async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
         """Admit a join (counted in the limiter) or answer it here; True when answered."""
@@ -121,8 +132,7 @@ class OverloadMiddleware:
             if has_room:  # an unknown or uncached room: the app answers (and caches) it
                 self.limiter.try_acquire(SHARES[LISTEN])
                 return False
-            self.metrics.shed.labels(LISTEN, "limit").inc()
-            await _answer(send, 503, _SHED_BODY, [(b"retry-after", str(_rng.randint(1, 3)).encode())])
+            await self._shed(send, LISTEN)
             return True
         decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
         if decision.admit:
