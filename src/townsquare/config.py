@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     # Overload: the adaptive concurrency limit per process (requests in the app at once), shed by class,
     # and how much job lag /health/ready tolerates.
     overload_enabled: bool = True
-    overload_initial_limit: int = 32
-    overload_min_limit: int = 16
+    overload_initial_limit: int = 64
+    overload_min_limit: int = 32
     overload_max_limit: int = 2000
     ready_max_job_lag_seconds: float = 60.0
     # Abuse resistance: rate limits ("LIMIT/PERIOD", period in s/m/h/d; unset = Mastodon's default).

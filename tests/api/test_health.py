@@ -125,7 +125,7 @@ async def test_metrics_in_prometheus_format(make_server):
     assert got[("townsquare_http_request_duration_seconds_count", (("route_class", "listen"),))] == 3
     assert got[("townsquare_http_requests_total", (("code", "200"), ("route_class", "critical")))] >= 2  # create, start
     assert got["townsquare_spaces_live_rooms"] == 1 and got["townsquare_spaces_listeners"] == 3
-    assert got["townsquare_admission_queue_length"] == 0 and got["townsquare_concurrency_limit"] >= 16
+    assert got["townsquare_admission_queue_length"] == 0 and got["townsquare_concurrency_limit"] >= 32
     assert "townsquare_spaces_segment_publish_lag_seconds" in got
     assert ("townsquare_jobs_queue_depth", (("state", "ready"),)) in got
     assert not any(k[0] == "townsquare_http_requests_total" and ("route_class", "exempt") in k[1]

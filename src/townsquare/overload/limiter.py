@@ -19,7 +19,7 @@ from typing import Callable
 class GradientLimiter:
     """Concurrency limit adjusted from measured latency against a min-RTT baseline."""
 
-    def __init__(self, initial: float = 32, min_limit: float = 16, max_limit: float = 2000, window: float = 0.1,
+    def __init__(self, initial: float = 64, min_limit: float = 32, max_limit: float = 2000, window: float = 0.1,
                  min_samples: int = 8, buffer: float = 0.25, recalc_every: float = 10.0, min_rtt_floor: float = 0.0005,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
         self.limit = float(initial)
