@@ -200,3 +200,15 @@ def test_a_process_far_from_full_lets_newcomers_in_and_moves_the_line():
     assert room.decide(3, None, has_room=True, spare=True).admit  # the waiter is away: the slot is not wasted
     assert room.queue_length() == 0  # and the waiter's slice was let in with it
     assert room.decide(3, room.verify(3, waiting.token)[1], has_room=True).admit
+
+
+def test_unsampled_releases_count_out_but_do_not_move_the_limit():
+    clock = Clock()
+    limiter = make(clock)
+    drive(limiter, clock, 0.002, 2)
+    before = limiter.limit
+    for _ in range(50):  # slow host controls: counted in and out, not taken as a sign of load
+        assert limiter.try_acquire(critical=True)
+        clock.at += 0.05
+        limiter.release(5.0, sample=False)
+    assert limiter.limit == before and limiter.inflight == 0

@@ -51,9 +51,11 @@ class GradientLimiter:
         self.inflight += 1
         return True
 
-    def release(self, latency: float) -> None:
-        """Count a request out with its latency in seconds, adjusting the limit when a window is complete."""
+    def release(self, latency: float, sample: bool = True) -> None:
+        """Count a request out with its latency in seconds (sample=False: not a sample, e.g. a rare slow control)."""
         self.inflight = max(0, self.inflight - 1)
+        if not sample:
+            return
         self._samples.append(latency)
         now = self.clock()
         if now >= self._window_end and len(self._samples) >= self.min_samples:
