@@ -121,7 +121,7 @@ def nginx_config(tmp: Path, app_port: int, port: int) -> Path:
     """Write an nginx.conf that includes deploy/nginx-spaces.conf with loopback ports and a temp cache."""
     shipped = (ROOT / "deploy" / "nginx-spaces.conf").read_text()
     shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
-    shipped = shipped.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+    shipped = shipped.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
     shipped = shipped.replace("listen 80;", f"listen 127.0.0.1:{port};")
     (tmp / "spaces.conf").write_text(shipped)
     conf = tmp / "nginx.conf"

@@ -65,8 +65,15 @@ class Settings(BaseSettings):
     spaces_presence_ttl: float = 60.0
     spaces_count_interval: float = 5.0
     spaces_reaction_tick: float = 1.0
-    spaces_join_rate: float = 20000.0  # joins/s per process before 503 + Retry-After (0 = unlimited)
+    spaces_join_rate: float = 0.0  # an optional fixed cap of joins/s per process (0 = none: the adaptive limit decides)
     spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
+    # Overload: the adaptive concurrency limit per process (requests in the app at once), shed by class,
+    # and how much job lag /health/ready tolerates.
+    overload_enabled: bool = True
+    overload_initial_limit: int = 64
+    overload_min_limit: int = 32
+    overload_max_limit: int = 2000
+    ready_max_job_lag_seconds: float = 60.0
     # Abuse resistance: rate limits ("LIMIT/PERIOD", period in s/m/h/d; unset = Mastodon's default).
     rate_limits_enabled: bool = True
     rate_limit_unauthenticated: str | None = None

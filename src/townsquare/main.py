@@ -36,8 +36,9 @@ from townsquare.api.mastodon import (
     timelines,
     trends,
 )
-from townsquare.api import streaming
+from townsquare.api import health, streaming
 from townsquare.api.mastodon import filters as filter_routes
+from townsquare.api.overload import Overload, OverloadMiddleware
 from townsquare.api import spaces_audio
 from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
@@ -127,11 +128,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     for module in (polls, scheduled, conversations, quotes):
         app.include_router(module.router)
     app.include_router(filter_routes.router)
+    app.include_router(health.router)
     describe_parameters(app)
+    app.state.overload = overload = Overload(settings)
+    app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
+    app.state.readiness_checks.extend(health.default_checks(ctx))
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
-    app.add_middleware(StripTrailingSlash)  # the limits see the normalised path
-    cors_outermost(app)  # around everything, even the 500 handler: preflights cost no auth or rate limit
+    app.add_middleware(OverloadMiddleware, ctx=ctx, overload=overload)  # sheds before the limits do any I/O
+    app.add_middleware(StripTrailingSlash)  # the limits and the shedding see the normalised path
+    cors_outermost(app)  # around everything, even the 500 handler and shed answers: preflights cost no auth or rate limit
     return app
 
 

@@ -9,7 +9,7 @@ ROOT = Path(townsquare.__file__).parent
 RANK = {
     "config": 0, "core": 0, "domain": 1, "storage": 2,
     "services": 3, "timelines": 3, "moderation": 3, "spaces": 3,
-    "ratelimit": 3, "media": 3, "cards": 3, "jobs": 4, "api": 5, "web": 5, "main": 6, "wiring": 6,
+    "ratelimit": 3, "media": 3, "cards": 3, "overload": 3, "jobs": 4, "api": 5, "web": 5, "main": 6, "wiring": 6,
     "cli": 6, "cli_admin": 6, "cli_ops": 6, "cli_common": 6,
 }
 # The visibility policy is pure SQL over storage tables, and every storage reader must apply it.

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
+from datetime import timedelta
+from functools import partial
 
 from townsquare.config import Settings
+from townsquare.core.clock import now
 from townsquare.spaces.presence import MemoryPresence, Presence, RedisPresence
 from townsquare.spaces.reactions import ReactionCounter, RedisReactionTotals, TokenBucket
 from townsquare.storage import spaces as store
@@ -15,6 +19,8 @@ from townsquare.storage.spaces import Space
 
 log = logging.getLogger("townsquare.spaces")
 ROOM_CACHE_SECONDS = 1.0
+DUE_CACHE_SECONDS = 0.25  # a scheduled room past its start time may go live any moment: re-read it sooner
+ROOMS_CHANNEL = "spaces:rooms"  # "this room changed": every process drops its cached copy at once
 TOKEN_CACHE_SECONDS = 60.0  # a revoked token may keep joining rooms (nothing else) for up to a minute
 
 
@@ -37,6 +43,8 @@ class LiveRooms:
         self.reaction_limit = TokenBucket(settings.spaces_reaction_rate)
         self._rooms: dict[int, tuple[float, Space | None]] = {}
         self._loading: dict[int, asyncio.Future] = {}
+        self._generation: dict[int, int] = {}  # bumped by every change, so a read begun before it is not cached
+        self._watcher: asyncio.Task | None = None
         self._tokens: dict[bytes, tuple[float, int]] = {}
         self._counts: dict[int, tuple[float, int]] = {}
         self._published: dict[int, int] = {}
@@ -45,25 +53,45 @@ class LiveRooms:
 
     async def room(self, db, space_id: int) -> Space | None:
         """Return a room read at most about a second ago; concurrent misses share one database read."""
-        clock = time.monotonic()
-        cached = self._rooms.get(space_id)
-        if cached is not None and cached[0] > clock:
-            return cached[1]
-        pending = self._loading.get(space_id)
-        if pending is None:
-            pending = asyncio.ensure_future(self._load(db, space_id))
-            self._loading[space_id] = pending
-        return await asyncio.shield(pending)
+        space = None
+        for _ in range(2):  # a change while we waited: read again, so nobody is answered from before it
+            generation = self._generation.get(space_id, 0)
+            cached = self._rooms.get(space_id)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            pending = self._loading.get(space_id)
+            if pending is None:
+                pending = asyncio.ensure_future(self._load(db, space_id, generation))
+                self._loading[space_id] = pending
+                pending.add_done_callback(partial(self._loaded, space_id))
+            space = await asyncio.shield(pending)
+            if self._generation.get(space_id, 0) == generation:
+                return space
+        return space
 
-    async def _load(self, db, space_id: int) -> Space | None:
-        try:
-            async with db.read() as conn:
-                space = await store.load(conn, space_id)
-        finally:
-            self._loading.pop(space_id, None)
+    def cached(self, space_id: int) -> tuple[bool, Space | None]:
+        """Return (found, room) from the cache alone, without any I/O (for the admission middleware)."""
+        cached = self._rooms.get(space_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+        return False, None
+
+    def _loaded(self, space_id: int, future: asyncio.Future) -> None:
+        if self._loading.get(space_id) is future:
+            del self._loading[space_id]
+
+    async def _load(self, db, space_id: int, generation: int) -> Space | None:
+        async with db.read() as conn:
+            space = await store.load(conn, space_id)
+        if self._generation.get(space_id, 0) != generation:
+            return space  # changed while we read: do not cache what may be from before the change
         if len(self._rooms) > 10_000:
             self._rooms.clear()
-        self._rooms[space_id] = (time.monotonic() + ROOM_CACHE_SECONDS, space)
+        ttl = ROOM_CACHE_SECONDS
+        if space is not None and space.state == "scheduled" and (
+                space.scheduled_at is None or space.scheduled_at <= now() + timedelta(seconds=5)):
+            ttl = DUE_CACHE_SECONDS
+        self._rooms[space_id] = (time.monotonic() + ttl, space)
         return space
 
     def token_account(self, secret: str) -> int | None:
@@ -78,13 +106,42 @@ class LiveRooms:
         self._tokens[hashlib.sha256(secret.encode()).digest()] = (time.monotonic() + TOKEN_CACHE_SECONDS, account_id)
 
     def forget(self, space_id: int) -> None:
-        """Drop the cached copy of a room after this process changed it."""
+        """Drop the cached copy of a room in this process (reads already under way are not cached either)."""
         self._rooms.pop(space_id, None)
+        self._loading.pop(space_id, None)
+        self._generation[space_id] = self._generation.get(space_id, 0) + 1
+        if len(self._generation) > 100_000:
+            self._generation.clear()  # made-up ids must not grow this; a stale read is then cached once more at most
 
-    async def join(self, space_id: int, listener: str) -> None:
-        """Count a listener in a room (also the heartbeat that keeps it counted)."""
+    async def changed(self, space_id: int) -> None:
+        """Drop the cached copy of a room here and, through the bus, in every other process (after a committed change)."""
+        self.forget(space_id)
+        try:
+            await self.bus.publish(ROOMS_CHANNEL, {"space_id": space_id})
+        except Exception:  # the others' copies then expire within a second, as before
+            log.exception("could not announce a change of space %s", space_id)
+
+    async def watch(self) -> None:
+        """Subscribe to room changes made by other processes (idempotent; start() calls it)."""
+        if self._watcher is not None:
+            return
+        sub = await self.bus.subscribe([ROOMS_CHANNEL])
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(sub))
+
+    async def _watch(self, sub) -> None:
+        try:
+            async for _, message in sub:
+                space_id = message.get("space_id") if isinstance(message, dict) else None
+                if isinstance(space_id, int):
+                    self.forget(space_id)
+        finally:
+            await sub.close()
+
+    async def join(self, space_id: int, listener: str, waiting: bool = False) -> None:
+        """Count a listener in a room, or one waiting for it to start (also the heartbeat that keeps it counted)."""
         await self.presence.touch(space_id, listener)
-        self._active[space_id] = time.monotonic() + self.settings.spaces_presence_ttl
+        if not waiting:  # only live rooms publish listener counts
+            self._active[space_id] = time.monotonic() + self.settings.spaces_presence_ttl
 
     async def leave(self, space_id: int, listener: str) -> None:
         """Stop counting a listener."""
@@ -109,8 +166,8 @@ class LiveRooms:
         self.reactions.add(space_id, emoji)
 
     async def ended(self, space_id: int) -> None:
-        """Forget a room's listeners and cached state once it is over."""
-        self.forget(space_id)
+        """Forget a room's listeners and cached state once it is over (in every process)."""
+        await self.changed(space_id)
         self._active.pop(space_id, None)
         self._counts.pop(space_id, None)
         self._published.pop(space_id, None)
@@ -152,9 +209,15 @@ class LiveRooms:
         """Start the background tick (called by the app's lifespan)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+            self._starting = asyncio.get_running_loop().create_task(self.watch())  # referenced until done
 
     async def close(self) -> None:
-        """Stop the tick and release presence connections."""
+        """Stop the tick and the change watcher, and release presence connections."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watcher
+            self._watcher = None
         if self._task is not None:
             self._task.cancel()
             try:

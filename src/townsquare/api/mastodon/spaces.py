@@ -15,6 +15,7 @@ from townsquare.api.deps import bearer, ctx_of, get_viewer, json, path_id
 from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_bool, as_str, read_params
 from townsquare.api.serializers.spaces import account_ids, space as render_space
+from townsquare.core.clock import iso, now
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id, render_id
 from townsquare.core.pagination import apply, ordered, page_from
@@ -64,8 +65,10 @@ async def render_many(ctx, conn, items: list[Space], viewer_id: int | None) -> l
     out = []
     for s in items:
         count = await ctx.spaces.listener_count(s.id) if s.state == "live" else 0
+        # Hosts of a scheduled room see how many listeners already wait for it to start.
+        waiting = await ctx.spaces.listener_count(s.id) if s.state == "scheduled" and s.can_manage(viewer_id) else None
         out.append(render_space(s, accounts, ctx.settings.base_url, listener_count=count, hls_url=hls_url(ctx, s),
-                                recording_url=recording_url(ctx, s), viewer_id=viewer_id))
+                                recording_url=recording_url(ctx, s), viewer_id=viewer_id, waiting_count=waiting))
     return out
 
 
@@ -95,7 +98,7 @@ def _scheduled_at(value) -> datetime | None:
 
 async def _announce_stage(ctx, space_id: int) -> dict:
     """Publish the new stage of a room (speakers, co-hosts, requests) and return it as its host sees it."""
-    ctx.spaces.forget(space_id)
+    await ctx.spaces.changed(space_id)
     async with ctx.db.read() as conn:
         s = await service.get(conn, space_id)
         data = (await render_many(ctx, conn, [s], s.account_id))[0]  # as the host sees it: with requests
@@ -151,7 +154,7 @@ async def delete_space(request: Request, space_id: str) -> Response:
     sid, ctx = path_id(space_id), ctx_of(request)
     async with ctx.db.write() as conn:
         await service.remove(conn, sid, viewer.account.id)
-    ctx.spaces.forget(sid)
+    await ctx.spaces.changed(sid)
     return json({})
 
 
@@ -163,7 +166,7 @@ async def start_space(request: Request, space_id: str) -> Response:
     async with ctx.db.write() as conn:
         s = await service.start(conn, sid, viewer.account.id)
     ctx.after_commit()
-    ctx.spaces.forget(sid)
+    await ctx.spaces.changed(sid)  # no process may answer "scheduled" from its cache once the start is committed
     audio = getattr(ctx, "audio", None)
     if audio is not None:
         try:
@@ -198,6 +201,26 @@ def _shed(what: str) -> ApiError:
     return ApiError(503, f"Too many {what} right now; retry shortly", headers={"Retry-After": "1"})
 
 
+async def _joinable_room(ctx, sid: int) -> Space:
+    """A room listeners may join: live, or scheduled (they wait in it); an unknown room is 404, an ended one 422."""
+    s = await ctx.spaces.room(ctx.db, sid)
+    if s is None:
+        raise not_found()
+    if s.state == "ended":
+        raise ApiError(422, "Validation failed: the space has ended")
+    return s
+
+
+def _waiting_heartbeat(ctx, s: Space) -> int:
+    """How often a waiting listener should repeat its join: every half presence TTL, sooner once the start is near."""
+    interval = ctx.settings.spaces_presence_ttl / 2
+    if s.scheduled_at is not None:
+        interval = min(interval, max(2.0, (s.scheduled_at - now()).total_seconds()))
+    else:
+        interval = min(interval, 5.0)  # no announced start: it may begin any moment
+    return max(1, int(interval))
+
+
 async def _live_room(ctx, sid: int) -> Space:
     s = await ctx.spaces.room(ctx.db, sid)
     if s is None:
@@ -223,24 +246,31 @@ async def _listener_account(request: Request, ctx) -> int:
 
 @router.post("/api/v1/spaces/{space_id}/join")
 async def join_space(request: Request, space_id: str) -> Response:
-    """Join a live room as a listener (repeat as a heartbeat); no database write, answers with hls_url."""
+    """Join a live room as a listener, or wait in a scheduled one (repeat as a heartbeat); no database write."""
     ctx = ctx_of(request)
     if not ctx.spaces.join_limit.allow():
         raise _shed("joins")
     sid = path_id(space_id)
     account_id = await _listener_account(request, ctx)
     p = await read_params(request)
-    s = await _live_room(ctx, sid)
+    s = await _joinable_room(ctx, sid)
     listener = as_str(p.get("listener_id"), "listener_id")
     if account_id:
         listener = f"a{account_id}"
     elif listener is None or not LISTENER_ID.match(listener):
         listener = secrets.token_urlsafe(12)
+    waiting = s.state == "scheduled"
     try:
-        await ctx.spaces.join(sid, listener)
+        await ctx.spaces.join(sid, listener, waiting=waiting)
     except Exception:
         log.exception("presence failed for space %s", sid)
         raise _shed("listeners") from None
+    if waiting:  # the start reaches the listener on the space stream; the heartbeat is the fallback
+        return json({
+            "space_id": render_id(sid), "state": "scheduled", "scheduled_at": iso(s.scheduled_at), "hls_url": None,
+            "listener_id": listener, "heartbeat_interval": _waiting_heartbeat(ctx, s),
+            "stream": {"stream": "space", "space_id": render_id(sid)},
+        })
     return json({
         "space_id": render_id(sid), "state": s.state, "hls_url": hls_url(ctx, s), "listener_id": listener,
         "listener_count": await ctx.spaces.listener_count(sid),

@@ -10,7 +10,7 @@ from townsquare.storage.spaces import Space
 
 
 def space(s: Space, accounts: dict[int, Account], base_url: str, *, listener_count: int, hls_url: str | None,
-          recording_url: str | None, viewer_id: int | None = None) -> dict:
+          recording_url: str | None, viewer_id: int | None = None, waiting_count: int | None = None) -> dict:
     """Render a Space entity; people whose accounts are missing are left out."""
 
     def person(account_id: int) -> dict | None:
@@ -39,6 +39,8 @@ def space(s: Space, accounts: dict[int, Account], base_url: str, *, listener_cou
         data["role"] = s.role_of(viewer_id) or "listener"
         if s.can_manage(viewer_id):
             data["speak_requests"] = [person(m.account_id) for m in s.with_role("requested") if m.account_id in accounts]
+            if s.state == "scheduled":
+                data["waiting_count"] = waiting_count or 0  # listeners waiting for the start (hosts only)
     return data
 
 

@@ -81,6 +81,10 @@ class AudioHub:
         if pipeline is not None:
             pipeline.close_speaker(key)
 
+    def publish_lags(self) -> dict[int, float]:
+        """Seconds between the end of each running room's newest segment's audio and its publication."""
+        return {sid: p.packager.publish_lag for sid, p in list(self._rooms.items()) if p.running}
+
     def live_playlist_url(self, space_id: int) -> str:
         """The path of the room's live playlist."""
         return f"/spaces/{space_id}/live.m3u8"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -108,6 +109,7 @@ class HlsPackager:
         self._frames: list[bytes] = []
         self._samples = 0  # samples packaged since this packager started
         self.ended = False
+        self.publish_lag = 0.0
 
     def add(self, frames: list[bytes], extradata: bytes | None) -> None:
         """Take encoded frames; each time a segment's worth is ready, publish it."""
@@ -127,6 +129,8 @@ class HlsPackager:
         self.entries.append(entry)
         self.next_seq += 1
         self._samples += count * FRAME_SAMPLES
+        # How long after its audio ended this segment went out (a /metrics figure: a late pipeline shows here).
+        self.publish_lag = time.time() - (self.started.timestamp() + self._samples / SAMPLE_RATE)
         self._frames = []
         self._discontinuity = False
         self._publish()

@@ -1,0 +1,683 @@
+"""The night the world shows up: a join storm on a scheduled Space through the shipped nginx config.
+
+One command, prints a table of every figure with its target:
+  .venv/bin/python bench/night.py [--scale 1.0] [--c N] [--listeners 1000] [--processes 2]
+Starts `townsquare serve` (one process, SQLite, shedding on, rate limits off: every simulated client is
+127.0.0.1) and nginx running deploy/nginx-spaces.conf (ports and cache path changed), then:
+1. measures in-process what a shed answer costs against a join (CPU per request through the whole ASGI app);
+2. calibrates C: open-loop joins through nginx at rising rates; C is the highest with p99 < 100 ms;
+3. the night: a room scheduled at T0 = 30 s; legit joins ramp 0 -> C, 10 C in the T0 second, 2 C for 10 s,
+   then C for 10 s; 30% of clients ignore Retry-After; from 20 s junk at twice the legit rate (forged
+   tokens, unknown rooms, cache-busting playlist URLs, search floods) and 50 slow clients; the host starts
+   the room at T0, two speakers stream PCM over the speaker WebSocket, the host works the stage twice a
+   second, and --listeners admitted listeners poll HLS through nginx.
+--scale shrinks every duration (T0 = 30 s x scale, ...) when the full night does not fit; figures stay the same.
+The load generator is raw asyncio sockets over keep-alive connections, in --processes processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+from spaces_listeners import nginx_config  # noqa: E402  (the same nginx set-up as the listener bench)
+
+IGNORE_RETRY_AFTER = 0.30
+MAX_WAIT = 90.0  # a legit client that has not joined this long after arriving counts as failed
+
+
+def free_port() -> int:
+    """Return a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User+system CPU time of a process (and, with children, of its live child processes) so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if children:
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-quantile of values (nan when empty)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+# ---------------------------------------------------------------- raw HTTP/1.1 client
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection, parsed by hand (httpx would saturate the cores before the server)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.reader, self.writer = port, None, None
+
+    async def request(self, method: str, path: str, headers: str = "", body: bytes = b"") -> tuple[int, dict, bytes]:
+        """Send one request; return (status, lower-cased headers, body)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
+                          .encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        found = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        if "content-length" in found:
+            data = await self.reader.readexactly(int(found["content-length"]))
+        elif found.get("transfer-encoding") == "chunked":
+            data = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                data += await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        else:
+            data = b""
+        if found.get("connection", "").lower() == "close":
+            self.close()
+        return status, found, data
+
+    def close(self) -> None:
+        """Drop the connection (the next request opens a new one)."""
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class Pool:
+    """Keep-alive connections shared by many simulated clients (a client waits for a free one)."""
+
+    def __init__(self, port: int, size: int) -> None:
+        self.free: asyncio.Queue = asyncio.Queue()
+        for _ in range(size):
+            self.free.put_nowait(Conn(port))
+
+    async def request(self, method: str, path: str, headers: str = "", body: bytes = b"") -> tuple[int, dict, bytes, float]:
+        """Send a request on the next free connection; also return its latency (not counting the wait for one)."""
+        conn = await self.free.get()
+        try:
+            began = time.perf_counter()
+            status, found, data = await conn.request(method, path, headers, body)
+            return status, found, data, time.perf_counter() - began
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError):
+            conn.close()
+            raise ConnectionError("connection failed") from None
+        finally:
+            self.free.put_nowait(conn)
+
+
+# ---------------------------------------------------------------- the generator processes
+
+def legit_rate(t: float, c: float, t0: float, s: float) -> float:
+    """Legit joins per second at time t: ramp to C, 10 C in the T0 second, 2 C for 10 s, then C."""
+    if t < t0:
+        return c * t / t0
+    if t < t0 + 1 * s:
+        return 10 * c
+    if t < t0 + 11 * s:
+        return 2 * c
+    if t < t0 + 21 * s:
+        return c
+    return 0.0
+
+
+def arrivals(rate, start: float, end: float, share: int, shares: int) -> list[float]:
+    """Evenly spaced arrival times of a rate function over [start, end), this process's share of them."""
+    out, t, k, step = [], start, 0, 0.01
+    due = 0.0
+    while t < end:
+        due += rate(t) * step
+        while due >= 1:
+            if k % shares == share:
+                out.append(t + random.random() * step)
+            k += 1
+            due -= 1
+        t += step
+    return sorted(out)
+
+
+def _retry_after(headers: dict) -> float:
+    try:
+        return float(headers.get("retry-after", "1"))
+    except ValueError:
+        return 1.0
+
+
+async def _generator(cfg: dict) -> dict:
+    port, sid, start = cfg["port"], cfg["space_id"], cfg["start_wall"]
+    pool, junk_pool = Pool(port, cfg["connections"]), Pool(port, max(16, cfg["connections"] // 4))
+    lat: dict[str, list[float]] = {k: [] for k in ("join", "waiting", "shed", "junk", "hls")}
+    st = {k: 0 for k in ("legit", "joined", "waited_then_joined", "failed", "gave_up", "conn_errors", "requests",
+                         "junk_sent", "junk_served_ok", "junk_5xx", "hls_errors", "late_s")}
+    ok_at: list[float] = []  # wall-clock times of successful joins (goodput per phase)
+    junk_codes: dict[str, int] = {}
+    join_path = f"/api/v1/spaces/{sid}/join"
+    rng = random.Random(cfg["share"])
+
+    async def until(at: float) -> None:
+        delay = start + at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def legit(at: float) -> None:
+        await until(at)
+        st["legit"] += 1
+        st["late_s"] += max(0.0, time.time() - (start + at))
+        ignorer = rng.random() < IGNORE_RETRY_AFTER
+        first, token, waited = time.time(), None, False
+        while True:
+            if time.time() - first > MAX_WAIT:
+                st["gave_up"] += 1
+                return
+            headers = f"Townsquare-Queue-Token: {token}\r\n" if token else ""
+            try:
+                status, h, _, took = await pool.request("POST", join_path, headers)
+            except ConnectionError:
+                st["conn_errors"] += 1
+                await asyncio.sleep(0.5)
+                continue
+            st["requests"] += 1
+            if status == 200:
+                lat["join"].append(took)
+                st["joined"] += 1
+                st["waited_then_joined"] += waited
+                ok_at.append(time.time())
+                return
+            if status == 429:
+                lat["waiting"].append(took)
+                token = h.get("townsquare-queue-token", token)
+            elif status in (502, 503, 504):
+                lat["shed"].append(took)
+            else:
+                st["failed"] += 1
+                junk_codes[f"legit failed {status}"] = junk_codes.get(f"legit failed {status}", 0) + 1
+                return
+            waited = True
+            delay = _retry_after(h)
+            if ignorer:
+                delay = 0.05 + rng.random() * 0.15  # ignores Retry-After (but keeps its token, as a browser does)
+            await asyncio.sleep(delay)
+
+    async def junk(at: float, kind: int) -> None:
+        await until(at)
+        if kind == 0:
+            path, method, headers = join_path, "POST", f"Townsquare-Queue-Token: w.{int(time.time() * 1000)}.abc.forged\r\n"
+        elif kind == 1:
+            path, method, headers = f"/api/v1/spaces/{rng.randrange(10**15, 10**16)}/join", "POST", ""
+        elif kind == 2:
+            path, method, headers = f"/spaces/{sid}/live.m3u8?cb={rng.random()}", "GET", ""
+        else:
+            path, method, headers = f"/api/v2/search?q=flood{rng.randrange(10**6)}&resolve=true", "GET", ""
+        try:
+            status, _, _, took = await junk_pool.request(method, path, headers)
+        except ConnectionError:
+            st["conn_errors"] += 1
+            return
+        lat["junk"].append(took)
+        st["junk_sent"] += 1
+        st["junk_5xx"] += status >= 500 and status != 503
+        key = f"{('forged token', 'unknown room', 'cache-busting playlist', 'search flood')[kind]} {status}"
+        junk_codes[key] = junk_codes.get(key, 0) + 1
+
+    async def slow_client(at: float) -> None:
+        await until(at)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            line = f"POST {join_path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode()
+            for byte in line:
+                writer.write(bytes([byte]))
+                await asyncio.sleep(1.0)
+                if time.time() > start + cfg["end"]:
+                    break
+            writer.close()
+        except OSError:
+            pass
+
+    seen_segments: set[int] = set()
+    listener_gaps = [0]
+
+    async def hls_listener(at: float) -> None:
+        await until(at)
+        conn, seen, last = Conn(port), set(), None
+        while time.time() < start + cfg["end"] + cfg["hls_tail"]:
+            began = time.monotonic()
+            t0 = time.perf_counter()
+            try:
+                status, _, body = await conn.request("GET", f"/spaces/{sid}/live.m3u8")
+                lat["hls"].append(time.perf_counter() - t0)
+                names = re.findall(r"^seg(\d+)\.ts$", body.decode(), re.M) if status == 200 else []
+                for number in [int(n) for n in (names[-3:] if last is None else names)]:
+                    if number in seen:
+                        continue
+                    if last is not None and number > last + 1:
+                        listener_gaps[0] += number - last - 1
+                    seen.add(number)
+                    last = number if last is None else max(last, number)
+                    t0 = time.perf_counter()
+                    status, _, _ = await conn.request("GET", f"/spaces/{sid}/seg{number}.ts")
+                    lat["hls"].append(time.perf_counter() - t0)
+                    st["hls_errors"] += status != 200
+                    seen_segments.add(number)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                st["hls_errors"] += 1
+                conn.close()
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - began)))
+
+    c, t0, s = cfg["c"], cfg["t0"], cfg["scale"]
+    tasks = []
+    legit_times = arrivals(lambda t: legit_rate(t, c, t0, s), 0.0, t0 + 21 * s, cfg["share"], cfg["shares"])
+    junk_times = arrivals(lambda t: 2 * legit_rate(t, c, t0, s), cfg["junk_from"], t0 + 21 * s, cfg["share"], cfg["shares"])
+
+    async def spawn(times, make):
+        for i, at in enumerate(times):
+            delay = start + at - time.time()
+            if delay > 0.005:
+                await asyncio.sleep(delay - 0.005)
+            tasks.append(asyncio.ensure_future(make(at, i)))
+
+    spawners = [spawn(legit_times, lambda at, i: legit(at)), spawn(junk_times, lambda at, i: junk(at, i % 4))]
+    spawners.append(spawn([cfg["junk_from"]] * cfg["slow_clients"], lambda at, i: slow_client(at)))
+    spawners.append(spawn([t0 + 2 * s + i / max(1, cfg["listeners"]) for i in range(cfg["listeners"])],
+                          lambda at, i: hls_listener(at)))
+    await asyncio.gather(*spawners)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {"lat": lat, "st": st, "ok_at": ok_at, "junk_codes": junk_codes, "segments": sorted(seen_segments),
+            "listener_gaps": listener_gaps[0]}
+
+
+def generator_process(cfg: dict, out) -> None:
+    """Run one generator process's share of the night and send back its figures."""
+    random.seed(cfg["share"] * 7919)
+    out.put(asyncio.run(_generator(cfg)))
+
+
+async def _open_loop(port: int, path: str, rate: float, seconds: float, connections: int) -> dict:
+    pool, lat, codes = Pool(port, connections), [], {}
+    begin = time.perf_counter()
+
+    async def one(at: float) -> None:
+        await asyncio.sleep(max(0.0, at - (time.perf_counter() - begin)))
+        try:
+            status, _, _, took = await pool.request("POST", path)
+        except ConnectionError:
+            status, took = 0, float("inf")
+        lat.append(took)
+        codes[status] = codes.get(status, 0) + 1
+
+    count = int(rate * seconds)
+    await asyncio.gather(*[one(i / rate) for i in range(count)])
+    return {"lat": lat, "codes": codes, "elapsed": time.perf_counter() - begin}
+
+
+def open_loop_process(args: tuple, out) -> None:
+    """One process's share of an open-loop calibration step."""
+    out.put(asyncio.run(_open_loop(*args)))
+
+
+def open_loop(port: int, path: str, rate: float, seconds: float, processes: int) -> dict:
+    """Offer `rate` joins/s for `seconds` over several processes; return p99, success share and achieved rate."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=open_loop_process,
+                                       args=((port, path, rate / processes, seconds, 128), queue)) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    results = [queue.get() for _ in workers]
+    for w in workers:
+        w.join()
+    lat = [x for r in results for x in r["lat"]]
+    ok = sum(r["codes"].get(200, 0) for r in results)
+    elapsed = max(r["elapsed"] for r in results)
+    return {"p99": pct(lat, 0.99), "ok_share": ok / max(1, len(lat)), "achieved": len(lat) / elapsed}
+
+
+# ---------------------------------------------------------------- in-process shed cost
+
+def shed_cost() -> dict:
+    """CPU per request through the whole ASGI app, in process: a join, a shed search, a waiting-room answer."""
+    from townsquare.config import Settings
+    from townsquare.main import create_app
+    from townsquare.services import spaces as service
+    from townsquare.services.accounts import create_account
+    from townsquare.storage.db import migrate
+    from townsquare.wiring import build_context
+
+    tmp = Path(tempfile.mkdtemp(prefix="night-cost-"))
+    settings = Settings(data_dir=tmp, secret_key="bench", rate_limits_enabled=False, run_jobs_in_process=False,
+                        spaces_store="memory")
+    migrate(settings.effective_database_url)
+    ctx = build_context(settings)
+    app = create_app(settings, run_migrations=False, context=ctx)
+
+    async def call(method: str, path: str) -> int:
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [(b"host", b"bench"), (b"content-length", b"0")], "http_version": "1.1",
+                 "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000), "root_path": "",
+                 "app": app}
+        status = [0]
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+
+        await app(scope, receive, send)
+        return status[0]
+
+    async def main() -> dict:
+        async with ctx.db.write() as conn:
+            host = await create_account(conn, "costhost", "c@example.org", "bench password")
+            sid = await service.create(conn, host.id, "Cost", None, False)
+            await service.start(conn, sid, host.id)
+        overload = app.state.overload
+        join = f"/api/v1/spaces/{sid}/join"
+        assert await call("POST", join) == 200
+        figures = {}
+        for label, method, path, inflight in (("join", "POST", join, 0), ("shed", "GET", "/api/v2/search", 10**6),
+                                              ("waiting", "POST", join, 10**6)):
+            n = 3000
+            for _ in range(200):
+                overload.limiter.inflight = inflight
+                await call(method, path)
+            cpu = time.process_time()
+            for _ in range(n):
+                overload.limiter.inflight = inflight
+                code = await call(method, path)
+            figures[label] = (time.process_time() - cpu) / n
+            figures[label + "_code"] = code
+            overload.limiter.inflight = 0
+        await ctx.db.dispose()
+        return figures
+
+    try:
+        return asyncio.run(main())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the host, the speakers, the stage
+
+async def _speaker(url: str, token: str, until: float, stats: dict) -> None:
+    from websockets.asyncio.client import connect
+
+    chunk = (b"\x00\x10" * 960)  # 20 ms of 48 kHz mono s16le
+    try:
+        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30,
+                           max_size=None) as ws:
+            begin = time.monotonic()
+            sent = due = 0
+            while time.monotonic() < until:
+                due = int((time.monotonic() - begin) / 0.02) + 1
+                while sent < due:
+                    await ws.send(chunk)
+                    sent += 1
+                await asyncio.sleep(0.02)
+            stats["sent"] += sent
+            stats["due"] += due
+            await ws.close()
+            stats["closed_clean"] += ws.close_code == 1000
+    except Exception as exc:  # a refused or dropped speaker is a failed figure, not a crash
+        stats["errors"].append(repr(exc)[:200])
+
+
+async def _stage(api: httpx.AsyncClient, sid: str, speaker_id: str, until: float, stats: dict) -> None:
+    muted = False
+    while time.monotonic() < until:
+        t0 = time.perf_counter()
+        try:
+            r = await api.post(f"/api/v1/spaces/{sid}/speakers/{speaker_id}/{'unmute' if muted else 'mute'}")
+            stats["codes"][r.status_code] = stats["codes"].get(r.status_code, 0) + 1
+        except httpx.HTTPError as exc:
+            stats["codes"][type(exc).__name__] = stats["codes"].get(type(exc).__name__, 0) + 1
+        stats["lat"].append(time.perf_counter() - t0)
+        muted = not muted
+        await asyncio.sleep(0.5)
+
+
+async def _first_segment(api: httpx.AsyncClient, sid: str, since: float) -> float:
+    """Seconds from `since` until the live playlist (through nginx) lists a segment."""
+    while time.perf_counter() - since < 30:
+        r = await api.get(f"/spaces/{sid}/live.m3u8")
+        if r.status_code == 200 and re.search(r"^seg\d+\.ts$", r.text, re.M):
+            return time.perf_counter() - since
+        await asyncio.sleep(0.05)
+    return float("nan")
+
+
+async def conduct(cfg: dict, host_token: str, speaker_token: str, speaker_id: str, stats: dict) -> None:
+    """The host's night: start on time, put the second speaker on stage, stream two speakers, work the stage."""
+    sid, start = cfg["space_id"], cfg["start_wall"]
+    base = f"http://127.0.0.1:{cfg['port']}"
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"},
+                                 timeout=30) as api:
+        await asyncio.sleep(max(0.0, start + cfg["t0"] - time.time()))
+        t0 = time.perf_counter()
+        r = await api.post(f"/api/v1/spaces/{sid}/start")
+        stats["start_latency"] = time.perf_counter() - t0
+        stats["start_code"] = r.status_code
+        first = asyncio.ensure_future(_first_segment(api, sid, t0))
+        r = await api.post(f"/api/v1/spaces/{sid}/speakers", data={"account_id": speaker_id})
+        stats["stage_codes"] = {r.status_code: 1}
+        until = time.monotonic() + (cfg["end"] - cfg["t0"])
+        ws = f"ws://127.0.0.1:{cfg['port']}/api/v1/spaces/{sid}/audio?format=s16le"
+        await asyncio.gather(_speaker(ws, host_token, until, stats["speakers"]),
+                             _speaker(ws, speaker_token, until, stats["speakers"]),
+                             _stage(api, sid, speaker_id, until, stats["control"]))
+        stats["first_segment"] = await first
+
+
+# ---------------------------------------------------------------- main
+
+def cli(env: dict, *args: str) -> str:
+    """Run a townsquare CLI command; return its output."""
+    return subprocess.run([str(BIN / "townsquare"), *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    """Set up the server and nginx, calibrate C, run the night, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink every duration by this factor")
+    parser.add_argument("--c", type=float, default=None, help="skip calibration and use this C (joins/s)")
+    parser.add_argument("--listeners", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=256, help="keep-alive connections per generator process")
+    args = parser.parse_args()
+    s = args.scale
+    t0, junk_from = 30.0 * s, 20.0 * s
+    end = t0 + 21 * s
+
+    print("shed cost, in process (CPU per request through the whole ASGI app) ...", flush=True)
+    cost = shed_cost()
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    tmp = Path(tempfile.mkdtemp(prefix="night-bench-"))
+    tmp.chmod(0o755)
+    app_port, proxy_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(TOWNSQUARE_DOMAIN=f"127.0.0.1:{proxy_port}", TOWNSQUARE_DATA_DIR=str(tmp / "data"),
+               TOWNSQUARE_SECRET_KEY="night bench", TOWNSQUARE_RATE_LIMITS_ENABLED="false")
+    server = proxy = None
+    try:
+        for name in ("nighthost", "nightspeaker"):
+            cli(env, "accounts", "create", name, "--email", f"{name}@example.org", "--password", "bench pass 123")
+        host_token, speaker_token = cli(env, "accounts", "token", "nighthost"), cli(env, "accounts", "token", "nightspeaker")
+        server = subprocess.Popen([str(BIN / "townsquare"), "serve", "--port", str(app_port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port))])
+        api = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", headers={"Authorization": f"Bearer {host_token}"},
+                           timeout=30)
+        for _ in range(300):
+            try:
+                if api.get("/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        speaker_id = api.get("/api/v1/accounts/verify_credentials",
+                             headers={"Authorization": f"Bearer {speaker_token}"}).json()["id"]
+
+        if args.c is None:
+            print("calibrating C through nginx (open-loop joins, 3 s per step) ...", flush=True)
+            calib = api.post("/api/v1/spaces", data={"title": "Calibration"}).json()["id"]
+            api.post(f"/api/v1/spaces/{calib}/start").raise_for_status()
+            c, rate, steps = 0.0, 100.0, []
+            while rate < 20000:
+                step = open_loop(proxy_port, f"/api/v1/spaces/{calib}/join", rate, 3.0, args.processes)
+                steps.append((rate, step))
+                print(f"  offered {rate:,.0f}/s: achieved {step['achieved']:,.0f}/s, p99 {step['p99'] * 1000:.0f} ms, "
+                      f"{step['ok_share']:.1%} answered 200", flush=True)
+                if step["p99"] >= 0.1 or step["ok_share"] < 0.99 or step["achieved"] < 0.9 * rate:
+                    break
+                c = rate
+                rate *= 1.4
+                time.sleep(1.0)
+            api.post(f"/api/v1/spaces/{calib}/end")
+            c = c or 50.0  # not even the first step held: the machine is that busy
+        else:
+            c = args.c
+        print(f"C = {c:,.0f} joins/s; the night: T0 = {t0:.0f} s, {end:.0f} s in all ...", flush=True)
+
+        start_wall = time.time() + 3.0
+        scheduled = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_wall + t0))
+        sid = api.post("/api/v1/spaces", data={"title": "The night", "scheduled_at": scheduled}).json()["id"]
+        cfg = {"port": proxy_port, "space_id": sid, "start_wall": start_wall, "c": c, "t0": t0, "scale": s,
+               "junk_from": junk_from, "end": end, "hls_tail": 10.0, "connections": args.connections,
+               "slow_clients": 50 // args.processes, "listeners": args.listeners // args.processes,
+               "shares": args.processes}
+        log = tmp / "access.log"
+        queue: multiprocessing.Queue = multiprocessing.Queue()
+        workers = [multiprocessing.Process(target=generator_process, args=(dict(cfg, share=i), queue))
+                   for i in range(args.processes)]
+        for w in workers:
+            w.start()
+        host_stats = {"speakers": {"sent": 0, "due": 0, "closed_clean": 0, "errors": []}, "control": {"codes": {}, "lat": []}}
+        cpu_server, cpu_nginx = cpu_seconds(server.pid), cpu_seconds(proxy.pid, children=True)
+        wall = time.time()
+        asyncio.run(conduct(cfg, host_token, speaker_token, speaker_id, host_stats))
+        results = [queue.get() for _ in workers]
+        for w in workers:
+            w.join()
+        api.post(f"/api/v1/spaces/{sid}/end")  # only now: clients still in line would be told it has ended
+        cpu_server, cpu_nginx = cpu_seconds(server.pid) - cpu_server, cpu_seconds(proxy.pid, children=True) - cpu_nginx
+        cfg["wall"] = time.time() - wall
+        metrics = httpx.get(f"http://127.0.0.1:{app_port}/metrics").text
+        playlist = httpx.get(f"http://127.0.0.1:{app_port}/spaces/{sid}/live.m3u8").text
+        origin = [line.split()[2] for line in log.read_text().splitlines() if not line.startswith("-")]
+    finally:
+        for process in (proxy, server):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=20)
+
+    report(args, c, cost, cfg, results, host_stats, origin, playlist, metrics, cpu_server, cpu_nginx)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_server, cpu_nginx) -> None:
+    """Print the table: every figure with its target."""
+    st = {k: sum(r["st"][k] for r in results) for k in results[0]["st"]}
+    lat = {k: [x for r in results for x in r["lat"][k]] for k in results[0]["lat"]}
+    ok_at = sorted(x for r in results for x in r["ok_at"])
+    start, t0, s = cfg["start_wall"], cfg["t0"], cfg["scale"]
+
+    def goodput(a: float, b: float) -> float:
+        return sum(1 for x in ok_at if start + a <= x < start + b) / (b - a)
+
+    sid = cfg["space_id"]
+    seg_origin = sum(1 for uri in origin if re.match(rf"^/spaces/{sid}/seg\d+\.ts$", uri))
+    list_origin = sum(1 for uri in origin if re.match(rf"^/spaces/{sid}/live\.m3u8$", uri))
+    segments = sorted({n for r in results for n in r["segments"]})
+    missing = (segments[-1] - segments[0] + 1 - len(segments)) if segments else 0
+    gaps = sum(r["listener_gaps"] for r in results)
+    discontinuities = playlist.count("#EXT-X-DISCONTINUITY")
+    control = host["control"]
+    served = control["codes"].get(200, 0)
+    asked = sum(control["codes"].values())
+    speakers = host["speakers"]
+    audio_share = speakers["sent"] / speakers["due"] if speakers["due"] else 0.0
+    junk_codes: dict[str, int] = {}
+    for r in results:
+        for k, v in r["junk_codes"].items():
+            junk_codes[k] = junk_codes.get(k, 0) + v
+    failed = st["failed"] + st["gave_up"]
+    overload = goodput(t0, t0 + 11 * s)
+    rows = [
+        ("C (joins/s at p99 < 100 ms, through nginx)", f"{c:,.0f}", "calibrated", ""),
+        ("host start latency", f"{host.get('start_latency', float('nan')) * 1000:.0f} ms (HTTP {host.get('start_code')})",
+         "< 1 s", host.get("start_latency", 9) < 1 and host.get("start_code") == 200),
+        ("first segment after T0 (playlist through nginx)", f"{host.get('first_segment', float('nan')):.2f} s", "", ""),
+        ("legit clients", f"{st['legit']:,}", "", ""),
+        ("joined (200: live, or waiting in the scheduled room)", f"{st['joined']:,}", "all", st["joined"] == st["legit"]),
+        ("  of which waited in line first (429/503, then 200)", f"{st['waited_then_joined']:,}", "", ""),
+        ("failed joins (error, or not in after 90 s)", f"{failed:,} ({st['failed']} errors, {st['gave_up']} gave up)",
+         "0", failed == 0),
+        ("goodput of joins, T0 second (10 C offered)", f"{goodput(t0, t0 + s):,.0f}/s = {goodput(t0, t0 + s) / c:.2f} C", "", ""),
+        ("goodput of joins, T0 .. T0+11 s (overload)", f"{overload:,.0f}/s = {overload / c:.2f} C", ">= 0.9 C",
+         overload >= 0.9 * c),
+        ("goodput of joins, the C phase after", f"{goodput(t0 + 11 * s, t0 + 21 * s) / c:.2f} C", "", ""),
+        ("p99 join (200)", f"{pct(lat['join'], 0.99) * 1000:.0f} ms", "", ""),
+        ("p99 waiting-room answer (429)", f"{pct(lat['waiting'], 0.99) * 1000:.0f} ms ({len(lat['waiting']):,})", "", ""),
+        ("p99 shed answer (503)", f"{pct(lat['shed'], 0.99) * 1000:.0f} ms ({len(lat['shed']):,})", "", ""),
+        ("p99 junk", f"{pct(lat['junk'], 0.99) * 1000:.0f} ms ({st['junk_sent']:,} sent)", "", ""),
+        ("p99 HLS through nginx", f"{pct(lat['hls'], 0.99) * 1000:.0f} ms ({len(lat['hls']):,})", "", ""),
+        ("p99 host control", f"{pct(control['lat'], 0.99) * 1000:.0f} ms", "", ""),
+        ("host control served", f"{served}/{asked} ({control['codes']})", "100%", asked > 0 and served == asked),
+        ("speaker audio served (2 speakers, 20 ms chunks sent on time, socket open to the end)",
+         f"{audio_share:.1%}, {speakers['closed_clean']}/2 closed cleanly {speakers['errors'] or ''}", "100%",
+         audio_share >= 0.999 and not speakers["errors"] and speakers["closed_clean"] == 2),
+        ("shed cost per request (in-process CPU, vs a join)",
+         f"{cost['shed'] * 1e6:.0f} us vs {cost['join'] * 1e6:.0f} us = {cost['shed'] / cost['join']:.1%}", "<= 5%",
+         cost["shed"] <= 0.05 * cost["join"]),
+        ("waiting-room answer cost (in-process CPU)", f"{cost['waiting'] * 1e6:.0f} us = {cost['waiting'] / cost['join']:.1%} of a join",
+         "", ""),
+        ("origin requests per segment (segment fetches)", f"{seg_origin / max(1, len(segments)):.2f} ({seg_origin}/{len(segments)})",
+         "<= 1.1", bool(segments) and seg_origin <= 1.1 * len(segments)),
+        ("  playlist fetches reaching the origin, per segment", f"{list_origin / max(1, len(segments)):.2f}", "", ""),
+        ("segment continuity (missing in the union / per listener gaps)", f"{missing} / {gaps}, "
+         f"{discontinuities} discontinuities", "no missing segment",
+         bool(segments) and missing == 0 and gaps == 0 and discontinuities == 0),
+        ("server CPU during the night (and the share of one core it got)",
+         f"{cpu_server:.1f} s = {cpu_server / cfg['wall']:.2f} core over {cfg['wall']:.0f} s, nginx {cpu_nginx:.1f} s", "", ""),
+        ("generator lateness (mean, legit arrivals)", f"{st['late_s'] / max(1, st['legit']) * 1000:.0f} ms", "", ""),
+        ("connection errors (generator side)", f"{st['conn_errors']:,}", "", ""),
+    ]
+    print()
+    print(f"The night: T0 = {t0:.0f} s, scale {s:g}, {cfg['listeners'] * cfg['shares']} HLS listeners, "
+          f"{cfg['shares']} generator processes on this machine's {os.cpu_count()} cores (shared with other work)")
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'figure':<{width}} | measured | target | met |")
+    print(f"|{'-' * (width + 2)}|---|---|---|")
+    for name, value, target, met in rows:
+        mark = "" if met == "" else ("yes" if met else "NO")
+        print(f"| {name:<{width}} | {value} | {target} | {mark} |")
+    print()
+    print("junk answers (and legit failures):", ", ".join(f"{k}: {v:,}" for k, v in sorted(junk_codes.items())))
+    shed_lines = [line for line in metrics.splitlines() if line.startswith("townsquare_shed_requests_total")]
+    print("server's shed counters:", "; ".join(shed_lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Load shedding before any work: the adaptive concurrency limit by class, and the Spaces join waiting room.
+
+Pure ASGI, outside everything but path normalising: a request is classified from method and path,
+and a shed answer (503, Mastodon's error shape, jittered Retry-After) is a few pre-built bytes sent
+before the rate limiter, the router or the database see the request. Joins are never shed this way:
+past the limit they are answered by the room's waiting room (429 with position, estimated wait,
+refresh interval and a signed first-arrival token) and admitted in order of first arrival.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+import orjson
+
+from townsquare.api.metrics import Metrics
+from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, classify
+from townsquare.overload.limiter import GradientLimiter
+from townsquare.overload.waiting import BadToken, WaitingRoom
+
+if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
+    from townsquare.wiring import AppContext
+
+TOKEN_HEADER = b"townsquare-queue-token"
+SPARE_SHARE = 0.5  # below half the limit a newcomer is let in even while others wait (they are away till their retry)
+_JSON = (b"content-type", b"application/json; charset=utf-8")
+_SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
+_BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
+_rng = random.Random()
+_RETRY = [(b"retry-after", str(n).encode()) for n in (1, 2, 3)]  # jittered 1-3 s, built once
+_SHED_HEADERS = [[_JSON, (b"content-length", str(len(_SHED_BODY)).encode()), retry] for retry in _RETRY]
+
+
+class Overload:
+    """The process's limiter, waiting room and metrics, shared by the middleware and /metrics."""
+
+    def __init__(self, settings, metrics: Metrics | None = None) -> None:
+        self.enabled = settings.overload_enabled
+        self.limiter = GradientLimiter(initial=settings.overload_initial_limit, min_limit=settings.overload_min_limit,
+                                       max_limit=settings.overload_max_limit)
+        self.waiting = WaitingRoom(settings.effective_secret_key)
+        self.metrics = metrics or Metrics()
+
+
+async def _answer(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _token(scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == TOKEN_HEADER:
+            return value.decode("latin-1")
+    query = scope.get("query_string") or b""
+    if b"queue_token=" in query:
+        found = parse_qs(query.decode("latin-1")).get("queue_token")
+        return found[0] if found else None
+    return None
+
+
+class OverloadMiddleware:
+    """Admits, sheds or queues each request by its class before anything else runs."""
+
+    def __init__(self, app, ctx: AppContext, overload: Overload) -> None:
+        self.app, self.ctx, self.overload = app, ctx, overload
+        self.limiter, self.waiting, self.metrics = overload.limiter, overload.waiting, overload.metrics
+        self._shed_counters: dict = {}  # label children bound once: labels() on every shed costs more than the rest
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.overload.enabled:
+            return await self.app(scope, receive, send)
+        klass = classify(scope["method"], scope["path"])
+        if klass == EXEMPT:
+            return await self.app(scope, receive, send)
+        extra: list[tuple[bytes, bytes]] = []
+        if klass == LISTEN and (match := JOIN.match(scope["path"])):
+            refused = await self._admit_join(scope, send, int(match[1]), extra)
+            if refused:
+                return
+        elif not self.limiter.try_acquire(SHARES[klass], critical=klass == CRITICAL):
+            return await self._shed(send, klass)
+        started, status = time.perf_counter(), [500]
+
+        async def tracked(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                if extra:
+                    message = dict(message, headers=[*message.get("headers", []), *extra])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.limiter.release(elapsed, sample=klass != CRITICAL)  # a room start is slow by nature, not a sign of load
+            self.metrics.requests.labels(klass, str(status[0])).inc()
+            self.metrics.latency.labels(klass).observe(elapsed)
+
+    async def _shed(self, send, klass: str) -> None:
+        """The cheapest answer there is: pre-built 503 bytes, one counter, no I/O."""
+        counter = self._shed_counters.get(klass)
+        if counter is None:
+            counter = self._shed_counters[klass] = self.metrics.shed.labels(klass, "limit")
+        counter.inc()
+        await send({"type": "http.response.start", "status": 503, "headers": _SHED_HEADERS[int(_rng.random() * 3)]})
+        await send({"type": "http.response.body", "body": _SHED_BODY})
+
+    async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
+        """Admit a join (counted in the limiter) or answer it here; True when answered."""
+        token = _token(scope)
+        arrival = None
+        if token:
+            try:
+                kind, arrival = self.waiting.verify(space_id, token)
+            except BadToken:
+                self.metrics.shed.labels(LISTEN, "bad_token").inc()
+                await _answer(send, 400, _BAD_TOKEN_BODY, [])
+                return True
+            if kind == "a":  # an admitted listener's heartbeat: never queued again
+                self.limiter.try_acquire(critical=True)
+                extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
+                return False
+        found, room = self.ctx.spaces.cached(space_id)
+        has_room = self.limiter.has_room(SHARES[LISTEN])
+        # A room with a line here existed a moment ago: keep its line while its cached copy is re-read.
+        known = room is not None and room.state != "ended" if found else space_id in self.waiting.rooms
+        if not known:
+            if has_room:  # an unknown or uncached room: the app answers (and caches) it
+                self.limiter.try_acquire(SHARES[LISTEN])
+                return False
+            await self._shed(send, LISTEN)
+            return True
+        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
+        if decision.admit:
+            self.limiter.try_acquire(critical=True)  # the room said yes: count it in
+            extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
+            return False
+        self.metrics.shed.labels(LISTEN, "waiting_room").inc()
+        retry = self.waiting.retry_after(decision.refresh)
+        body = orjson.dumps({
+            "error": "This space is very popular right now: you are in line to join", "in_waiting_room": True,
+            "position": decision.position, "wait_time": round(decision.wait, 1), "wait_time_known": True,
+            "refresh_interval_seconds": retry, "queue_token": decision.token, "space_id": str(space_id),
+        })
+        await _answer(send, 429, body, [(b"retry-after", str(retry).encode()),
+                                        (TOKEN_HEADER, decision.token.encode())])
+        return True

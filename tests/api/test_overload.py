@@ -1,0 +1,94 @@
+"""Shedding through the whole app: low classes go first, host controls never, joins wait in line in order."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from sqlalchemy import event
+
+from tests.api.conftest import assert_error
+from tests.api.test_health import _samples
+from tests.api.test_spaces import live_space, make_space
+
+
+class Statements:
+    """Records the SQL a block of requests runs."""
+
+    def __init__(self, server) -> None:
+        self.engine, self.seen = server.ctx.db.engine.sync_engine, []
+
+    def _record(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+async def test_a_saturated_process_sheds_low_classes_while_host_controls_pass(server):
+    host = await server.user("host")
+    sid = (await make_space(host))["id"]
+    limiter = server.app.state.overload.limiter
+    limiter.inflight = math.ceil(limiter.effective_limit() * 0.7)  # the low and timeline shares are full, posting's not
+    with Statements(server) as sql:
+        search = await host.get("/api/v2/search", params={"q": "night"})
+        trends = await server.http.get("/api/v1/trends/tags")
+        timeline = await host.get("/api/v1/timelines/home")
+    assert sql == []  # refused before any database work (not even the token lookup)
+    for r in (search, trends, timeline):
+        assert_error(r, 503)
+        assert 1 <= int(r.headers["retry-after"]) <= 3
+    assert (await host.post("/api/v1/statuses", data={"status": "still posting"})).status_code == 200  # share 0.85
+    limiter.inflight = 500  # far past the limit: everything limited is refused...
+    assert_error(await host.post("/api/v1/statuses", data={"status": "no"}), 503)
+    started = await host.post(f"/api/v1/spaces/{sid}/start")  # ...but the host's controls are served
+    assert started.status_code == 200 and started.json()["state"] == "live"
+    assert (await host.post(f"/api/v1/spaces/{sid}/speakers/{host.id}/mute")).status_code == 200
+    assert (await host.post(f"/api/v1/spaces/{sid}/end")).status_code == 200
+    assert limiter.inflight == 500  # the served ones were counted in and out
+    got = _samples((await server.http.get("/metrics")).text)
+    assert got[("townsquare_shed_requests_total", (("reason", "limit"), ("route_class", "low")))] == 2
+    assert got[("townsquare_shed_requests_total", (("reason", "limit"), ("route_class", "timeline")))] == 1
+    assert got[("townsquare_shed_requests_total", (("reason", "limit"), ("route_class", "post")))] == 1
+
+
+async def test_joins_past_the_limit_wait_in_line_and_keep_their_place(server):
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    join = f"/api/v1/spaces/{sid}/join"
+    assert (await server.http.post(join)).status_code == 200  # the room is in the cache now
+    limiter = server.app.state.overload.limiter
+    limiter.inflight = 500
+    first = await server.http.post(join)
+    await asyncio.sleep(0.11)  # arrivals are told apart by 100 ms slices
+    second = await server.http.post(join)
+    for r in (first, second):
+        assert r.status_code == 429, r.text
+        body = r.json()
+        assert body["in_waiting_room"] is True and body["wait_time_known"] is True and body["error"]
+        assert 1 <= int(r.headers["retry-after"]) <= 30 and body["refresh_interval_seconds"] == int(r.headers["retry-after"])
+        assert r.headers["townsquare-queue-token"] == body["queue_token"]
+    assert first.json()["position"] == 0 and second.json()["position"] == 1
+    token = second.json()["queue_token"]
+    for _ in range(3):  # retrying early keeps the place (the same arrival), never a better one
+        again = await server.http.post(join, headers={"Townsquare-Queue-Token": token})
+        assert again.status_code == 429 and again.json()["position"] == 1
+        assert again.json()["queue_token"].split(".")[1] == token.split(".")[1]
+    assert_error(await server.http.post(join, headers={"Townsquare-Queue-Token": token[:-2] + "xx"}), 400)
+    assert_error(await server.http.post(join + "?queue_token=w.1.abc.def"), 400)
+    limiter.inflight = 0  # room again: the line moves, oldest first
+    admitted = await server.http.post(join + f"?queue_token={first.json()['queue_token']}")
+    assert admitted.status_code == 200 and admitted.json()["state"] == "live"
+    ticket = admitted.headers["townsquare-admission"]
+    assert (await server.http.post(join, headers={"Townsquare-Queue-Token": token})).status_code == 200
+    limiter.inflight = 500  # full again: an admitted listener's heartbeat still gets through
+    beat = await server.http.post(join, headers={"Townsquare-Queue-Token": ticket},
+                                  data={"listener_id": admitted.json()["listener_id"]})
+    assert beat.status_code == 200 and beat.json()["listener_id"] == admitted.json()["listener_id"]
+    got = _samples((await server.http.get("/metrics")).text)
+    assert got[("townsquare_shed_requests_total", (("reason", "waiting_room"), ("route_class", "listen")))] == 5
+    assert got[("townsquare_shed_requests_total", (("reason", "bad_token"), ("route_class", "listen")))] == 2
