@@ -64,6 +64,7 @@ def build_context(settings: Settings) -> AppContext:
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     if settings.run_jobs_in_process:
+        # The embedded server is the only runner of its SQLite database, so it owns every job row.
         ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600},
-                             stale_after=timedelta(seconds=settings.job_lease_seconds))
+                             stale_after=timedelta(seconds=settings.job_lease_seconds), exclusive=db.is_sqlite)
     return ctx

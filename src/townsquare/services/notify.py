@@ -11,10 +11,15 @@ from townsquare.storage.tables import blocks, mutes, notifications
 from townsquare.timelines.events import publish_notification
 
 
-async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None) -> bool:
-    """Insert a notification unless it is self-inflicted, blocked or muted; return whether it was made."""
+async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None,
+                 *, once: bool = False) -> bool:
+    """Insert a notification unless it is self-inflicted, blocked or muted (or, with once, already made)."""
     if recipient_id == from_id:
         return False
+    if once and (await conn.execute(select(notifications.c.id).where(and_(
+            notifications.c.account_id == recipient_id, notifications.c.from_account_id == from_id,
+            notifications.c.type == kind, notifications.c.status_id == status_id)).limit(1))).first():
+        return False  # a job run again (after a crash) must not notify twice
     blocked = (
         await conn.execute(
             select(blocks.c.id).where(or_(
