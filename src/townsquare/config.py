@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     rate_limit_media: str | None = None
     # X-Forwarded-For is believed only when the peer is one of these (comma-separated addresses/networks).
     trusted_proxies: str = "127.0.0.1,::1"
+    # Kept free in the data dir while there is room, and released so a server can start on a full disk.
+    storage_reserve_bytes: int = 1_048_576
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
 
@@ -97,6 +99,12 @@ class Settings(BaseSettings):
         if path.exists():
             return path.read_text().strip()
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        # Written aside and renamed, so a full disk leaves no empty key file behind.
+        tmp = path.with_name(".secret_key.tmp")
+        try:
+            tmp.write_text(key)
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return key

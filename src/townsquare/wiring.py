@@ -15,6 +15,7 @@ from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.ratelimit.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from townsquare.ratelimit.rules import Rule, build_rules
 from townsquare.storage.db import Database
+from townsquare.storage.health import StorageHealth
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
@@ -51,6 +52,8 @@ class AppContext:
 def build_context(settings: Settings) -> AppContext:
     """Create the database handle and backends for these settings (runner not yet started)."""
     db = Database(settings.effective_database_url)
+    db.health = StorageHealth(settings.data_dir, settings.storage_reserve_bytes)
+    db.health.probe = db.probe_write
     bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
     db.on_commit = partial(events.flush, bus)  # real-time events go out only once their rows are committed
     if settings.redis_url:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from townsquare.storage.faults import connection_failure, storage_failure
@@ -77,7 +77,7 @@ class Database:
                     yield conn
                 finally:
                     pending = conn.info.pop(OUTBOX, None) or []  # a rollback drops them with the transaction
-        except (DBAPIError, OSError) as exc:
+        except (DBAPIError, PendingRollbackError, OSError) as exc:
             full = storage_failure(exc)
             if full is not None:
                 self.health.failed(full.reason)
@@ -89,7 +89,6 @@ class Database:
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
-        self.health.succeeded()
         if pending and self.on_commit is not None:
             try:
                 await self.on_commit(pending)
@@ -102,7 +101,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 yield conn
-        except DBAPIError as exc:
+        except (DBAPIError, PendingRollbackError) as exc:
             failure = connection_failure(exc) or storage_failure(exc)
             if failure is not None:
                 raise failure from exc

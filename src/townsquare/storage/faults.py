@@ -79,6 +79,8 @@ def connection_failure(exc: BaseException) -> DatabaseUnavailable | None:
             return DatabaseUnavailable(f"PostgreSQL {state}")
         if getattr(item, "connection_invalidated", False):
             return DatabaseUnavailable("connection invalidated")
+        if type(item).__name__ == "PendingRollbackError":  # SQLAlchemy: a transaction on a connection that died
+            return DatabaseUnavailable("connection lost mid-transaction")
         name = type(item).__name__
         if "asyncpg" in type(item).__module__ and (
                 name in GONE_NAMES or (name == "InterfaceError" and "connection is closed" in str(item))):

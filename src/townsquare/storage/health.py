@@ -82,14 +82,18 @@ class StorageHealth:
             log.warning("storage: writes refused, serving read-only: %s", reason)
             self.since, self._started = now(), time.monotonic()
         self.writable, self.reason = False, reason
-        if self.probe is not None and (self._task is None or self._task.done()):
-            try:
-                self._task = asyncio.get_running_loop().create_task(self._probe_until_writable())
-            except RuntimeError:  # no running loop (a CLI command): the next write tries again anyway
-                pass
+        self._ensure_probe()
+
+    def _ensure_probe(self) -> None:
+        if self.writable or self.probe is None or (self._task is not None and not self._task.done()):
+            return
+        try:
+            self._task = asyncio.get_running_loop().create_task(self._probe_until_writable())
+        except RuntimeError:  # no loop yet (start-up): the readiness check or the next write starts it
+            pass
 
     def succeeded(self) -> None:
-        """Note that a write committed: storage is writable."""
+        """Note that a trial write committed: storage is writable (a commit that wrote nothing proves nothing)."""
         if not self.writable:
             self.recovered_after = time.monotonic() - (self._started or time.monotonic())
             log.warning("storage: writes work again after %.1f s", self.recovered_after)
@@ -111,6 +115,7 @@ class StorageHealth:
 
     async def check(self) -> dict:
         """The `storage` readiness check: ok while writes are taken, else read-only and why."""
+        self._ensure_probe()
         return {"name": "storage", "ok": self.writable, "mode": "read-write" if self.writable else "read-only",
                 "reason": self.reason, "since": iso(self.since), "free_bytes": free_bytes(self.data_dir)}
 
