@@ -44,3 +44,41 @@ def test_kill_9_mid_storm_then_every_acknowledged_post_reaches_followers(tmp_pat
         assert complete, f"missing after {waited:.0f} s: {len(acked - home_ids(n.url, followers[0]))} posts"
         n.stop()
         assert "Traceback" not in n.log_text(), n.log_text()
+
+
+def test_database_connections_killed_mid_storm_lose_nothing(tmp_path):
+    """PostgreSQL restarting, as its clients see it: every connection of the server killed mid-storm."""
+    import pytest
+
+    from tests.conftest import BACKEND
+
+    if BACKEND != "postgres":
+        pytest.skip("SQLite has no server connections to kill; the kill -9 test covers the embedded mode")
+    with node(tmp_path) as n:
+        n.start()
+        author_id, author = register(n.url, "author")
+        _, reader = register(n.url, "reader")
+        assert httpx.post(f"{n.url}/api/v1/accounts/{author_id}/follow", headers=reader, timeout=30).status_code == 200
+        database = n.pg_url.rsplit("/", 1)[1]
+        storm = Storm(n.url, author, threads=6, limit=300).start()
+        wait_until(lambda: len(storm.acked) >= 40, timeout=60, interval=0.02)
+        killed = n.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = $1 AND pid <> pg_backend_pid()", database)[0][0]
+        cleared = time.monotonic()
+        before = len(storm.statuses)
+        back, _ = wait_until(lambda: storm.statuses[before:].count(200) >= 5, timeout=30, interval=0.02)
+        recovery = time.monotonic() - cleared
+        storm.stop()
+        assert killed > 0 and back
+        assert 500 not in storm.statuses, storm.statuses
+        assert set(storm.statuses) <= {200, 503}
+        acked = set(storm.acked)
+        stored = {str(r[0]) for r in n.sql("SELECT id FROM statuses WHERE account_id = $1", int(author_id))}
+        assert acked <= stored
+        complete, waited = wait_until(lambda: acked <= home_ids(n.url, reader), timeout=60, interval=0.2)
+        print(f"\nFAULT database connections killed mid storm: {killed} killed, {len(acked)} acknowledged, "
+              f"{storm.statuses.count(503)} answered 503, posting back {recovery:.2f} s after the kill, "
+              f"homes whole {waited:.1f} s later")
+        assert complete
+        n.stop()
+        assert "Traceback" not in n.log_text(), n.log_text()

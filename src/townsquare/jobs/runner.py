@@ -177,9 +177,23 @@ class JobRunner:
                 await self._run(row)
                 self._held.discard(row.id)
         finally:
-            # Jobs of the batch not reached (the database went away): no longer held, so they run again.
-            self._held.difference_update(r.id for r in rows)
+            left = [r.id for r in rows if r.id in self._held]
+            if left:
+                await self._hand_back(left)
+            self._held.difference_update(left)
         return len(rows)
+
+    async def _hand_back(self, ids: list[int]) -> None:
+        """Return claimed jobs not run (the database went away) to the queue at once, without counting an attempt.
+
+        If even this write fails they stay claimed, and are taken again once nobody holds them.
+        """
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(update(jobs).where(jobs.c.id.in_(ids)).where(jobs.c.state == "running")
+                                   .values(state="ready", locked_at=None, attempts=jobs.c.attempts - 1))
+        except Exception as exc:
+            log.warning("could not hand back %s job(s): %s", len(ids), exc)
 
     async def _run(self, row) -> None:
         handler = self.handlers.get(row.kind)
@@ -191,7 +205,7 @@ class JobRunner:
                 await handler(self.context, conn, dict(row.payload))
                 await conn.execute(delete(jobs).where(jobs.c.id == row.id))
         except (StorageUnavailable, DatabaseUnavailable):
-            raise  # not the job's fault: it stays claimed, and is picked up again once nobody holds it
+            raise  # not the job's fault: run_once hands it back
         except Exception as exc:
             attempts = row.attempts + 1
             parked = attempts >= MAX_ATTEMPTS
