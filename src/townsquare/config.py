@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     spaces_presence_ttl: float = 60.0
     spaces_count_interval: float = 5.0
     spaces_reaction_tick: float = 1.0
+    spaces_host_gone_seconds: float = 300.0  # a live room whose host has no audio socket this long ends (0: never)
     spaces_join_rate: float = 20000.0  # joins/s per process before 503 + Retry-After (0 = unlimited)
     spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
     # Abuse resistance: rate limits ("LIMIT/PERIOD", period in s/m/h/d; unset = Mastodon's default).

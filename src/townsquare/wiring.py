@@ -7,6 +7,7 @@ from datetime import timedelta
 from dataclasses import dataclass, field
 from functools import partial
 
+from townsquare.api.mastodon.spaces import end_abandoned_room
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
@@ -66,6 +67,7 @@ def build_context(settings: Settings) -> AppContext:
                      rate_rules=build_rules(settings.rate_limit_overrides()))
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
+    ctx.audio.on_host_gone = partial(end_abandoned_room, ctx)
     if settings.run_jobs_in_process:
         # The embedded server is the only runner of its SQLite database, so it owns every job row.
         ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic={"trim_feeds": 600},
