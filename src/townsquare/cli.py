@@ -36,16 +36,20 @@ def serve(
     import uvicorn
 
     from townsquare.main import create_app
-    from townsquare.storage.db import migrate
+    from townsquare.storage.startup import StartupFailed, prepare_storage
 
     settings = settings_for(data_dir, host, port)
-    settings.effective_secret_key  # noqa: B018 - create and keep the key before serving
-    settings.effective_vapid_private_key  # noqa: B018 - likewise the Web Push key, before workers race to make it
     if workers > 1 and settings.effective_database_url.startswith("sqlite"):
         typer.echo("--workers needs the scale-out mode: set TOWNSQUARE_DATABASE_URL to PostgreSQL "
                    "(and TOWNSQUARE_REDIS_URL); SQLite serves from one process.", err=True)
         raise typer.Exit(2)
-    migrate(settings.effective_database_url)
+    try:  # the secret key and migrations; on a full disk the server starts read-only rather than crash
+        writable = prepare_storage(settings)
+    except StartupFailed as exc:
+        typer.echo(f"cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not writable:
+        typer.echo("storage is full: serving read-only until space is freed", err=True)
     # Take the port before saying where the server runs: a port in use is a clear message, not a URL and a trace.
     sock = _listen(settings.host, settings.port)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -59,7 +63,10 @@ def serve(
                           TOWNSQUARE_DATA_DIR=str(settings.data_dir), TOWNSQUARE_SECRET_KEY=settings.effective_secret_key)
         uvicorn.run("townsquare.main:app_from_environment", factory=True, workers=workers, **options)
     else:
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, run_migrations=False), **options))
+        app = create_app(settings, run_migrations=False)
+        if not writable:
+            app.state.ctx.db.health.failed("storage was full at start-up")
+        server = uvicorn.Server(uvicorn.Config(app, **options))
         server.run(sockets=[sock])
 
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     spaces_presence_ttl: float = 60.0
     spaces_count_interval: float = 5.0
     spaces_reaction_tick: float = 1.0
+    spaces_host_gone_seconds: float = 300.0  # a live room whose host has no audio socket this long ends (0: never)
     spaces_join_rate: float = 0.0  # an optional fixed cap of joins/s per process (0 = none: the adaptive limit decides)
     spaces_reaction_rate: float = 20000.0  # reactions/s per process before 503 + Retry-After (0 = unlimited)
     # Overload: the adaptive concurrency limit per process (requests in the app at once), shed by class,
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     rate_limit_media: str | None = None
     # X-Forwarded-For is believed only when the peer is one of these (comma-separated addresses/networks).
     trusted_proxies: str = "127.0.0.1,::1"
+    # Kept free in the data dir while there is room, and released so a server can start on a full disk.
+    storage_reserve_bytes: int = 1_048_576
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
     # Media files: under media_dir (default <data_dir>/media, served at /system/media/ by the app or nginx),
@@ -130,8 +133,14 @@ class Settings(BaseSettings):
         if path.exists():
             return path.read_text().strip()
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        # Written aside and renamed, so a full disk leaves no empty key file behind.
+        tmp = path.with_name(".secret_key.tmp")
+        try:
+            tmp.write_text(key)
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return key
 
     @cached_property

@@ -51,6 +51,7 @@ from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
 from townsquare.core.errors import ApiError
 from townsquare.storage.db import migrate
+from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.wiring import AppContext, build_context
 
 log = logging.getLogger("townsquare")
@@ -95,11 +96,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await ctx.bus.close()
             await ctx.feeds.close()
             await ctx.limiter.close()
+            await ctx.db.health.close()
             await ctx.db.dispose()
 
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.ctx = ctx
+    # /health/ready runs every check of this list; storage reports writable or read-only and why.
+    app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
+    app.state.readiness_checks.append(ctx.db.health.check)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -116,6 +121,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
+        answer = storage_failure(exc) or connection_failure(exc)  # a full disk or lost database: 507/503
+        if answer is not None:
+            log.warning("%s %s: %s", request.method, request.url.path, answer.reason)
+            return json(answer.body(), status=answer.status, headers=answer.headers)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from dataclasses import dataclass, field
 from functools import partial
 
+from townsquare.api.mastodon.spaces import end_abandoned_room
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
@@ -16,6 +17,7 @@ from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.ratelimit.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from townsquare.ratelimit.rules import Rule, build_rules
 from townsquare.storage.db import Database
+from townsquare.storage.writable import StorageHealth
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
@@ -69,6 +71,8 @@ def periodic_jobs(settings: Settings) -> dict[str, float]:
 def build_context(settings: Settings) -> AppContext:
     """Create the database handle and backends for these settings (runner not yet started)."""
     db = Database(settings.effective_database_url)
+    db.health = StorageHealth(settings.data_dir, settings.storage_reserve_bytes)
+    db.health.probe = db.probe_write
     bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
     db.on_commit = partial(events.flush, bus)  # real-time events go out only once their rows are committed
     if settings.redis_url:
@@ -82,7 +86,9 @@ def build_context(settings: Settings) -> AppContext:
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)
+    ctx.audio.on_host_gone = partial(end_abandoned_room, ctx)
     if settings.run_jobs_in_process:
+        # The embedded server is the only runner of its SQLite database, so it owns every job row.
         ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic=periodic_jobs(settings),
-                             stale_after=timedelta(seconds=settings.job_lease_seconds))
+                             stale_after=timedelta(seconds=settings.job_lease_seconds), exclusive=db.is_sqlite)
     return ctx

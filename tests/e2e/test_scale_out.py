@@ -44,7 +44,7 @@ def cluster(tmp_path_factory):
         TOWNSQUARE_DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}",
         TOWNSQUARE_REDIS_URL=REDIS_URL, TOWNSQUARE_REDIS_PREFIX=prefix, TOWNSQUARE_RUN_JOBS_IN_PROCESS="false",
         TOWNSQUARE_SECRET_KEY="cluster-secret", TOWNSQUARE_DOMAIN="cluster.test", TOWNSQUARE_LOG_LEVEL="warning",
-        TOWNSQUARE_JOB_LEASE_SECONDS="3",  # a job held longer by a dead worker runs again after 3 s
+        # The job lease stays at its 300 s default: a dead worker's jobs are taken over through its stopped heartbeat.
         TOWNSQUARE_HYBRID_THRESHOLD="1000000",  # the kill test fans out to 40,000 followers for real
     )
     data_dir = tmp / "data"
@@ -228,6 +228,7 @@ def test_killing_a_worker_mid_job_loses_nothing(cluster, tmp_path):
         assert wait_for(claimed, timeout=30, interval=0.02)
         doomed.kill()  # SIGKILL: no cleanup, the transaction is cut off mid-way
         doomed.wait(10)
+        killed = time.monotonic()
         left = len(sql(mine, str(status_id)))
         assert left == 1, "the job finished before the kill; the test needs a bigger fan-out to catch it mid-way"
     finally:
@@ -238,7 +239,14 @@ def test_killing_a_worker_mid_job_loses_nothing(cluster, tmp_path):
     def done():
         return not sql("SELECT id FROM jobs WHERE kind = 'fan_out_status'")
 
+    def taken_over():  # claimed again (a second attempt) or already done
+        rows = sql("SELECT attempts FROM jobs WHERE kind = 'fan_out_status' AND payload->>'status_id' = $1", str(status_id))
+        return not rows or rows[0]["attempts"] >= 2
+
+    assert wait_for(taken_over, timeout=60, interval=0.1)
+    print(f"\nFAULT worker killed mid fan-out: job taken over {time.monotonic() - killed:.1f} s after the kill")
     assert wait_for(done, timeout=90, interval=0.5)
+    print(f"FAULT worker killed mid fan-out: 40,000 feeds complete {time.monotonic() - killed:.1f} s after the kill")
     followers = [r["account_id"] for r in sql("SELECT account_id FROM follows WHERE target_account_id = $1", int(star_id))]
     client = redis.Redis.from_url(REDIS_URL)
     pipe = client.pipeline(transaction=False)

@@ -1,7 +1,9 @@
 """The durable job runner: success removes the row, failures retry with backoff and are parked."""
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from townsquare.core.clock import now
@@ -88,3 +90,73 @@ async def test_handler_failure_rolls_back_its_writes(server):
     await runner.run_once()
     async with db.read() as conn:
         assert (await conn.execute(select(tags).where(tags.c.name == "halfway"))).first() is None
+
+
+async def test_job_whose_worker_stopped_heartbeating_is_taken_over_long_before_the_lease(server):
+    db = server.ctx.db
+    ran = []
+
+    async def handler(ctx, conn, payload):
+        ran.append(payload["n"])
+
+    runner = await _own_runner(server, {"k": handler})
+    if not runner.heartbeats:
+        pytest.skip("heartbeats are for PostgreSQL workers: SQLite has one writer, the embedded server")
+    assert runner.stale_after == timedelta(minutes=5)
+    async with db.write() as conn:
+        dead = await enqueue(conn, "k", {"n": "dead"})
+        alive = await enqueue(conn, "k", {"n": "alive"})
+        # Both claimed a moment ago; only the first one's worker stopped beating 10 s ago.
+        await conn.execute(update(jobs).where(jobs.c.id == dead).values(
+            state="running", locked_at=now() - timedelta(seconds=12), heartbeat_at=now() - timedelta(seconds=10)))
+        await conn.execute(update(jobs).where(jobs.c.id == alive).values(
+            state="running", locked_at=now() - timedelta(seconds=12), heartbeat_at=now()))
+    await runner.run_once()
+    assert ran == ["dead"]
+    assert await _job(db, dead) is None
+    assert (await _job(db, alive)).state == "running"
+
+
+async def test_heartbeat_keeps_a_long_job_its_own(server):
+    db = server.ctx.db
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx, conn, payload):
+        started.set()
+        await release.wait()
+
+    await server.ctx.jobs.stop()
+    runner = JobRunner(db, {"slow": slow}, server.ctx, heartbeat_every=0.05)
+    if not runner.heartbeats:
+        pytest.skip("heartbeats are for PostgreSQL workers: SQLite has one writer, the embedded server")
+    async with db.write() as conn:
+        job_id = await enqueue(conn, "slow", {})
+    runner.start()
+    await asyncio.wait_for(started.wait(), 30)
+    first = (await _job(db, job_id)).heartbeat_at
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if (await _job(db, job_id)).heartbeat_at != first:
+            break
+    assert (await _job(db, job_id)).heartbeat_at != first
+    release.set()
+    await runner.stop()
+    assert await _job(db, job_id) is None
+
+
+async def test_the_only_runner_of_its_database_reruns_jobs_left_running_at_once(server):
+    db = server.ctx.db
+    ran = []
+
+    async def handler(ctx, conn, payload):
+        ran.append(True)
+
+    await server.ctx.jobs.stop()
+    runner = JobRunner(db, {"k": handler}, server.ctx, exclusive=True)
+    async with db.write() as conn:
+        job_id = await enqueue(conn, "k", {})
+        # claimed a second ago by a process that was then killed: fresh lock, fresh heartbeat
+        await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+            state="running", locked_at=now(), heartbeat_at=now(), attempts=1))
+    assert await runner.run_once() == 1
+    assert ran == [True] and await _job(db, job_id) is None

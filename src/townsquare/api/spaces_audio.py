@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -55,12 +56,15 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
     source, key = opened
     await websocket.accept()
     account_id, checked = viewer.account.id, time.monotonic()
+    closer = asyncio.ensure_future(_close_at_end(websocket, hub.ended_event(sid)))
+    if role == "host":
+        hub.host_connected(sid, True)
     try:
         while True:
             message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
+            if message["type"] == "websocket.disconnect" or closer.done():
                 break
-            if not hub.is_running(sid):
+            if not hub.has_room(sid):
                 await websocket.close(code=1000, reason="the room has ended")
                 break
             if time.monotonic() - checked > RECHECK_SECONDS:
@@ -74,11 +78,22 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
             data = message.get("bytes")
             if data and not muted:
                 source.feed(data)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket was closed at the room's end
         pass
     finally:
+        closer.cancel()
+        if role == "host":
+            hub.host_connected(sid, False)
         hub.close_speaker(sid, key)
         source.close()
+
+
+async def _close_at_end(websocket: WebSocket, ended: asyncio.Event | None) -> None:
+    """Close a speaker's socket as soon as the room ends, even when the speaker sends nothing."""
+    if ended is None:
+        return await asyncio.Event().wait()
+    await ended.wait()
+    await websocket.close(code=1000, reason="the room has ended")
 
 
 async def _resume_if_live(ctx, hub, sid: int) -> None:
@@ -110,7 +125,10 @@ async def _hls(space_id: str, name: str, ctx) -> Response:
         raise ApiError(404, "Record not found")
     if name == "recording.m3u8" and b"#EXT-X-ENDLIST" in data:
         cache = "public, max-age=60"
-    return Response(data, media_type=kind, headers={"Cache-Control": cache, "Access-Control-Allow-Origin": "*"})
+    headers = {"Cache-Control": cache, "Access-Control-Allow-Origin": "*"}
+    if name == "live.m3u8" and hub.storage_error(sid):  # the live window stays up; say why it does not move
+        headers["X-Townsquare-Audio"] = "paused: the server is out of storage"
+    return Response(data, media_type=kind, headers=headers)
 
 
 @router.get("/spaces/{space_id}/{name}")

@@ -15,7 +15,7 @@ from townsquare.services.push_delivery import deliver_web_push
 from townsquare.services.spaces import notify_followers
 from townsquare.services.trends import REFRESH_JOB, compute_trends, schedule_refresh, store_trends
 from townsquare.timelines.fanout import fan_out_status
-from townsquare.timelines.home import regenerate_home
+from townsquare.timelines.home import rebuild_feed, regenerate_home
 
 
 async def handle_fan_out_status(ctx, conn, payload: dict) -> None:
@@ -28,6 +28,11 @@ async def handle_fan_out_status(ctx, conn, payload: dict) -> None:
 async def handle_regenerate_feed(ctx, conn, payload: dict) -> None:
     """Rebuild the home feed of a reader who comes back after a long absence."""
     await regenerate_home(conn, ctx.feeds, int(payload["account_id"]), ctx.settings.hybrid_threshold)
+
+
+async def handle_rebuild_feed(ctx, conn, payload: dict) -> None:
+    """Rebuild a feed the cache (Redis) lost, from the database."""
+    await rebuild_feed(conn, ctx.feeds, str(payload["feed"]), ctx.settings.hybrid_threshold)
 
 
 async def handle_trim_feeds(ctx, conn, payload: dict) -> None:
@@ -118,6 +123,7 @@ handle_web_push.outside_transaction = True  # it waits on a push service: no wri
 HANDLERS = {
     "fan_out_status": handle_fan_out_status,
     "regenerate_feed": handle_regenerate_feed,
+    "rebuild_feed": handle_rebuild_feed,
     "trim_feeds": handle_trim_feeds,
     PURGE_JOB: handle_purge_suspended,
     "notify_space": handle_notify_space,

@@ -12,11 +12,14 @@ from sqlalchemy import and_, delete, select, update
 
 from townsquare.core.clock import now
 from townsquare.storage.db import Database
+from townsquare.storage.faults import DatabaseUnavailable, StorageUnavailable
 from townsquare.storage.tables import jobs
 
 log = logging.getLogger("townsquare.jobs")
 MAX_ATTEMPTS = 8
 STALE_AFTER = timedelta(minutes=5)
+HEARTBEAT_EVERY = 1.5  # seconds between a worker's heartbeats on the jobs it holds
+DEAD_AFTER = timedelta(seconds=6)  # a held job whose heartbeat is older than this belongs to a dead worker
 
 Handler = Callable[[object, object, dict], Awaitable[None]]
 
@@ -26,9 +29,19 @@ class JobRunner:
 
     def __init__(self, db: Database, handlers: dict[str, Handler], context: object, batch: int = 20, *,
                  stale_after: timedelta = STALE_AFTER,
-                 periodic: dict[str, float] | None = None):
+                 periodic: dict[str, float] | None = None, exclusive: bool = False,
+                 heartbeat_every: float = HEARTBEAT_EVERY, dead_after: timedelta = DEAD_AFTER):
         self.db = db
-        self.stale_after = stale_after  # a job claimed longer ago than this belongs to a dead worker
+        self.stale_after = stale_after  # the last resort: a job claimed longer ago than this runs again
+        # The embedded server is the only runner of its database: any running job it does not hold was
+        # left by a dead process (a crash, kill -9) and is run again at once, at start-up included.
+        self.exclusive = exclusive
+        # Heartbeats need concurrent writers: on SQLite the running job's transaction holds the only write lock.
+        self.heartbeats = not exclusive and not db.is_sqlite
+        self.heartbeat_every = heartbeat_every
+        self.dead_after = dead_after
+        self._held: set[int] = set()  # ids of the jobs this runner has claimed and not yet finished
+        self._beat: asyncio.Task | None = None
         self.periodic = dict(periodic or {})  # handler kind -> seconds between runs (maintenance, no job row)
         self._last_periodic: dict[str, float] = {}
         self.handlers = handlers
@@ -44,7 +57,10 @@ class JobRunner:
 
     def start(self) -> None:
         """Start the background loop."""
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="townsquare-jobs")
+        if self.heartbeats:
+            self._beat = asyncio.create_task(self._heartbeat(), name="townsquare-jobs-heartbeat")
 
     async def stop(self) -> None:
         """Stop the loop after the job in hand."""
@@ -52,12 +68,36 @@ class JobRunner:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._beat is not None:
+            self._beat.cancel()
+            try:
+                await self._beat
+            except asyncio.CancelledError:
+                pass
+            self._beat = None
+
+    async def _heartbeat(self) -> None:
+        """Stamp the jobs this runner holds every few seconds, so others can tell a slow job from a dead worker."""
+        while True:
+            await asyncio.sleep(self.heartbeat_every)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                async with self.db.write() as conn:
+                    await conn.execute(update(jobs).where(jobs.c.id.in_(held)).where(jobs.c.state == "running")
+                                       .values(heartbeat_at=now()))
+            except Exception as exc:  # the database is away; the lease or the next beat covers it
+                log.warning("job heartbeat failed: %s", exc)
 
     async def _loop(self) -> None:
         while not self._stopping:
             await self._run_periodic()
             try:
                 ran = await self.run_once()
+            except (StorageUnavailable, DatabaseUnavailable) as exc:  # an answer, not a bug: wait and retry
+                log.warning("job loop paused: %s", getattr(exc, "reason", exc))
+                ran = 0
             except Exception:  # a broken database must not kill the loop
                 log.exception("job loop failed")
                 ran = 0
@@ -81,16 +121,36 @@ class JobRunner:
             try:
                 async with self.db.write() as conn:
                     await self.handlers[kind](self.context, conn, {})
+            except (StorageUnavailable, DatabaseUnavailable) as exc:
+                log.warning("periodic %s skipped: %s", kind, exc.reason)
             except Exception:
                 log.exception("periodic %s failed", kind)
 
+    def _abandoned(self, stamp):
+        """The condition for a running job that nobody alive holds."""
+        running = jobs.c.state == "running"
+        if self.exclusive:
+            return running & jobs.c.id.not_in(list(self._held)) if self._held else running
+        expired = jobs.c.locked_at < stamp - self.stale_after
+        if not self.heartbeats:
+            return running & expired
+        dead = jobs.c.heartbeat_at.is_not(None) & (jobs.c.heartbeat_at < stamp - self.dead_after)
+        return running & (dead | expired)
+
     async def _claim(self) -> list:
         stamp = now()
+        claimed: list[int] = []
+        try:
+            return await self._claim_into(stamp, claimed)
+        except BaseException:
+            self._held.difference_update(claimed)  # the claim did not commit: nothing is held
+            raise
+
+    async def _claim_into(self, stamp, claimed: list[int]) -> list:
         async with self.db.write() as conn:
             query = (
                 select(jobs)
-                .where(and_(jobs.c.run_at <= stamp, (jobs.c.state == "ready") | (
-                    (jobs.c.state == "running") & (jobs.c.locked_at < stamp - self.stale_after))))
+                .where(and_(jobs.c.run_at <= stamp, (jobs.c.state == "ready") | self._abandoned(stamp)))
                 .order_by(jobs.c.id)
                 .limit(self.batch)
             )
@@ -98,16 +158,42 @@ class JobRunner:
                 query = query.with_for_update(skip_locked=True)
             rows = (await conn.execute(query)).all()
             if rows:
+                taken = [r.id for r in rows if r.state == "running"]
+                if taken:
+                    log.warning("taking over %s job(s) abandoned by a dead worker: %s", len(taken), taken[:10])
                 await conn.execute(update(jobs).where(jobs.c.id.in_([r.id for r in rows]))
-                                   .values(state="running", locked_at=stamp, attempts=jobs.c.attempts + 1))
+                                   .values(state="running", locked_at=stamp, heartbeat_at=stamp,
+                                           attempts=jobs.c.attempts + 1))
+                # Held before the claim commits (SQLite writes are serialised), so a concurrent claim skips them.
+                claimed.extend(r.id for r in rows)
+                self._held.update(claimed)
         return rows
 
     async def run_once(self) -> int:
         """Claim and run one batch of due jobs; return how many were run."""
         rows = await self._claim()
-        for row in rows:
-            await self._run(row)
+        try:
+            for row in rows:
+                await self._run(row)
+                self._held.discard(row.id)
+        finally:
+            left = [r.id for r in rows if r.id in self._held]
+            if left:
+                await self._hand_back(left)
+            self._held.difference_update(left)
         return len(rows)
+
+    async def _hand_back(self, ids: list[int]) -> None:
+        """Return claimed jobs not run (the database went away) to the queue at once, without counting an attempt.
+
+        If even this write fails they stay claimed, and are taken again once nobody holds them.
+        """
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(update(jobs).where(jobs.c.id.in_(ids)).where(jobs.c.state == "running")
+                                   .values(state="ready", locked_at=None, attempts=jobs.c.attempts - 1))
+        except Exception as exc:
+            log.warning("could not hand back %s job(s): %s", len(ids), exc)
 
     async def _run(self, row) -> None:
         handler = self.handlers.get(row.kind)
@@ -129,6 +215,8 @@ class JobRunner:
             async with self.db.write() as conn:
                 await handler(self.context, conn, payload)
                 await conn.execute(delete(jobs).where(jobs.c.id == row.id))
+        except (StorageUnavailable, DatabaseUnavailable):
+            raise  # not the job's fault: run_once hands it back
         except Exception as exc:
             attempts = row.attempts + 1
             parked = attempts >= MAX_ATTEMPTS

@@ -13,10 +13,14 @@ from townsquare.timelines.events import publish_notification
 
 
 async def notify(conn: AsyncConnection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None,
-                 *, allow_self: bool = False) -> bool:
-    """Insert a notification unless it is self-inflicted (unless allowed), blocked or muted; return whether it was made."""
+                 *, allow_self: bool = False, once: bool = False) -> bool:
+    """Insert a notification unless it is self-inflicted (unless allowed), blocked or muted (or, with once, already made)."""
     if recipient_id == from_id and not allow_self:
         return False
+    if once and (await conn.execute(select(notifications.c.id).where(and_(
+            notifications.c.account_id == recipient_id, notifications.c.from_account_id == from_id,
+            notifications.c.type == kind, notifications.c.status_id == status_id)).limit(1))).first():
+        return False  # a job run again (after a crash) must not notify twice
     blocked = (
         await conn.execute(
             select(blocks.c.id).where(or_(

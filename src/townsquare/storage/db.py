@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from townsquare.storage.faults import connection_failure, storage_failure
+from townsquare.storage.writable import StorageHealth
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 OUTBOX = "townsquare.after_commit"
@@ -53,10 +57,17 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # Receives the items queued with after_commit() once their transaction has committed (wiring sets it).
         self.on_commit: Callable[[list], Awaitable[None]] | None = None
+        # Whether writes are taken now; wiring gives it the data dir so it can report free space.
+        self.health = StorageHealth()
+        self.health.probe = self.probe_write
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """Open a transaction that commits on success and rolls back on error; then run its after-commit items."""
+        """Open a transaction that commits on success and rolls back on error; then run its after-commit items.
+
+        A full disk or read-only database raises StorageUnavailable (507) and a lost connection
+        DatabaseUnavailable (503): the transaction is rolled back, so nothing is half-written.
+        """
         pending: list = []
         if self._write_lock is not None:
             await self._write_lock.acquire()
@@ -66,6 +77,15 @@ class Database:
                     yield conn
                 finally:
                     pending = conn.info.pop(OUTBOX, None) or []  # a rollback drops them with the transaction
+        except (DBAPIError, PendingRollbackError, OSError) as exc:
+            full = storage_failure(exc)
+            if full is not None:
+                self.health.failed(full.reason)
+                raise full from exc
+            gone = connection_failure(exc)
+            if gone is not None:
+                raise gone from exc
+            raise
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
@@ -77,9 +97,20 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """Open a connection for reads."""
-        async with self.engine.connect() as conn:
-            yield conn
+        """Open a connection for reads (a lost connection raises DatabaseUnavailable, 503)."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except (DBAPIError, PendingRollbackError) as exc:
+            failure = connection_failure(exc) or storage_failure(exc)
+            if failure is not None:
+                raise failure from exc
+            raise
+
+    async def probe_write(self) -> None:
+        """A trial write that touches the disk (a row rewritten in place), to learn whether writes work again."""
+        async with self.write() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -276,6 +276,7 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("run_at", TS, nullable=False),
     Column("locked_at", TS, nullable=True),
+    Column("heartbeat_at", TS, nullable=True),  # refreshed every few seconds by the worker holding the job
     Column("last_error", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     Index(None, "state", "run_at"),

@@ -54,5 +54,5 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
             select(follows.c.account_id).where(and_(follows.c.target_account_id == status.account_id, follows.c.notify.is_(True)))
         )
         for (account_id,) in subscribers:
-            await notify(conn, account_id, status.account_id, "status", status.id)
+            await notify(conn, account_id, status.account_id, "status", status.id, once=True)
     return FanoutResult(status, reached, hybrid)

@@ -64,6 +64,12 @@ class FeedStore(Protocol):
     async def clear(self, conn: AsyncConnection, feed: str) -> None:
         """Empty a feed (before a regeneration or when a list is deleted)."""
 
+    async def freshness(self, feed: str) -> str:
+        """Whether the store still holds a feed: "ok", "rebuilding", or "lost" (the caller now owns its rebuild)."""
+
+    async def mark_built(self, feed: str) -> None:
+        """Record that a feed holds everything the database says it should."""
+
     async def trim(self, conn: AsyncConnection) -> int:
         """Cut every feed down to the limit; return how many entries went."""
 
@@ -169,6 +175,13 @@ class SqlFeedStore:
                     feed_entries.c.feed == feed, feed_entries.c.status_id <= cutoff)))
                 removed += max(result.rowcount or 0, 0)
         return removed
+
+    async def freshness(self, feed: str) -> str:
+        """Always "ok": these feeds are rows of the database itself, so they cannot be lost apart from it."""
+        return "ok"
+
+    async def mark_built(self, feed: str) -> None:
+        """Nothing to record."""
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -141,7 +141,8 @@ async def touch_activity(conn: AsyncConnection, account_id: int, last_active_at,
     return away
 
 
-async def regenerate_home(conn: AsyncConnection, feeds: FeedStore, account_id: int, hybrid_threshold: int) -> int:
+async def regenerate_home(conn: AsyncConnection, feeds: FeedStore, account_id: int, hybrid_threshold: int,
+                          clear: bool = True) -> int:
     """Rebuild a home feed from the database: the newest statuses of followed accounts and the reader's own."""
     followed = (
         select(follows.c.target_account_id)
@@ -160,9 +161,40 @@ async def regenerate_home(conn: AsyncConnection, feeds: FeedStore, account_id: i
         .order_by(statuses.c.id.desc()).limit(feeds.limit))).all()
     entries = sorted({Entry(r.id, r.account_id, r.reblog_of_id) for r in [*rows, *own]}, key=lambda e: e.status_id)
     entries = entries[-feeds.limit:]
-    await feeds.clear(conn, home_key(account_id))
+    if clear:  # a returning reader's stale feed goes; a lost one keeps what fan-outs added since the loss
+        await feeds.clear(conn, home_key(account_id))
     await feeds.add_entries(conn, home_key(account_id), entries)
+    await feeds.mark_built(home_key(account_id))
     return len(entries)
+
+
+async def regenerate_list(conn: AsyncConnection, feeds: FeedStore, list_id: int) -> int:
+    """Rebuild a list feed from the database: the newest statuses of its members its owner may see."""
+    owner = (await conn.execute(select(lists.c.account_id).where(lists.c.id == list_id))).scalar()
+    if owner is None:
+        return 0
+    members = select(list_accounts.c.account_id).where(list_accounts.c.list_id == list_id)
+    rows = (await conn.execute(_followed_statuses(owner, members).order_by(statuses.c.id.desc()).limit(feeds.limit))).all()
+    await feeds.add_entries(conn, list_key(list_id), [Entry(r.id, r.account_id, r.reblog_of_id) for r in rows])
+    await feeds.mark_built(list_key(list_id))
+    return len(rows)
+
+
+async def feed_incomplete(db, feeds: FeedStore, feed: str, queue: bool = True) -> bool:
+    """Whether a feed is missing entries now; when its cache lost it, queue its rebuild from the database (once)."""
+    state = await feeds.freshness(feed)
+    if state == "lost" and queue:
+        async with db.write() as conn:
+            await enqueue(conn, "rebuild_feed", {"feed": feed})
+    return state != "ok"
+
+
+async def rebuild_feed(conn: AsyncConnection, feeds: FeedStore, feed: str, hybrid_threshold: int) -> int:
+    """Rebuild a lost home or list feed from the database, keeping what it gained since."""
+    kind, _, number = feed.partition(":")
+    if kind == "list":
+        return await regenerate_list(conn, feeds, int(number))
+    return await regenerate_home(conn, feeds, int(number), hybrid_threshold, clear=False)
 
 
 async def merge_author(conn: AsyncConnection, feeds: FeedStore, feed: str, reader_id: int, author_id: int, limit: int = 40) -> None:
@@ -183,4 +215,4 @@ async def list_hybrid_authors(conn: AsyncConnection, list_id: int, threshold: in
 
 
 __all__ = ["hybrid_followed_authors", "read_feed", "touch_activity", "regenerate_home", "merge_author",
-           "list_hybrid_authors", "home_key", "list_key"]
+           "list_hybrid_authors", "home_key", "list_key", "regenerate_list", "feed_incomplete", "rebuild_feed"]

@@ -14,6 +14,7 @@ from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from townsquare.core.ids import new_id
 from townsquare.storage.tables import follows, list_accounts, statuses, tag_follows, status_tags
 from townsquare.timelines.feeds import Entry
 from townsquare.timelines.recipients import home_key, list_key
@@ -31,6 +32,7 @@ return 1
 """
 
 BATCH = 5000
+REBUILD_CLAIM_SECONDS = 30  # a rebuild that did not finish (its job failed) is claimed again after this
 
 
 def _member(status_id: int) -> str:
@@ -47,9 +49,41 @@ class RedisFeedStore:
         self.prefix = prefix
         self.redis = redis.from_url(redis_url)
         self.add_script = self.redis.register_script(ADD_SCRIPT)
+        self._epoch_key = f"{prefix}feeds:epoch"
+        self._started = new_id()
+        self._epoch_seen = False
 
     def _key(self, feed: str) -> str:
         return f"{self.prefix}feed:{feed}"
+
+    async def freshness(self, feed: str) -> str:
+        """Whether Redis still holds a feed: "ok", "rebuilding", or "lost" (the caller now owns its rebuild).
+
+        A built feed carries a marker key, and Redis an epoch key: the id time from which it has kept
+        everything. Losing its data (a restart without persistence, a flush) loses both. A feed without a
+        marker is complete when its owner (account or list, a time-ordered id) is younger than the epoch,
+        and lost otherwise.
+        """
+        mark = self._key(feed) + ":m"
+        epoch, value = await self.redis.mget(self._epoch_key, mark)
+        if value == b"1":
+            return "ok"
+        if epoch is None:
+            # First sight of this Redis: it has kept everything since this process started. Seen
+            # before and gone now: Redis lost its data, so only what is born from now on is whole.
+            await self.redis.set(self._epoch_key, new_id() if self._epoch_seen else self._started, nx=True)
+            epoch = await self.redis.get(self._epoch_key) or b"0"
+        self._epoch_seen = True
+        if value is None and int(feed.partition(":")[2]) > int(epoch):
+            await self.redis.set(mark, "1", nx=True)
+            return "ok"
+        if value is None and await self.redis.set(mark, "rebuilding", nx=True, ex=REBUILD_CLAIM_SECONDS):
+            return "lost"
+        return "rebuilding"
+
+    async def mark_built(self, feed: str) -> None:
+        """Record that a feed holds everything the database says it should."""
+        await self.redis.set(self._key(feed) + ":m", "1")
 
     async def _add(self, feeds: list[str], entry: Entry) -> list[str]:
         got: list[str] = []

@@ -15,7 +15,7 @@ from townsquare.core.ids import parse_id, render_id
 from townsquare.core.pagination import page_from
 from townsquare.services import lists as list_service
 from townsquare.storage.tables import list_accounts
-from townsquare.timelines.home import list_hybrid_authors, read_feed
+from townsquare.timelines.home import list_hybrid_authors, read_feed, regenerate_list
 from townsquare.timelines.recipients import list_key
 
 router = APIRouter()
@@ -140,6 +140,9 @@ async def list_timeline(request: Request, list_id: str) -> Response:
     lid = path_id(list_id)
     async with ctx.db.read() as conn:
         await list_service.owned(conn, viewer.account.id, lid)
+        # A list feed the cache lost is small: rebuilt from the database here, before the page is read.
+        if await ctx.feeds.freshness(list_key(lid)) == "lost":
+            await regenerate_list(conn, ctx.feeds, lid)
         hybrid = await list_hybrid_authors(conn, lid, ctx.settings.hybrid_threshold)
         ids = await read_feed(conn, ctx.feeds, list_key(lid), viewer.account.id, hybrid,
                               page.max_id, page.since_id, page.min_id, page.limit)

@@ -183,8 +183,21 @@ async def end_space(request: Request, space_id: str) -> Response:
     """End a live room (host or co-host): stops its audio and finalises the recording."""
     viewer = await get_viewer(request, "write:statuses")
     sid, ctx = path_id(space_id), ctx_of(request)
+    return json(await end_room(ctx, sid, viewer.account.id))
+
+
+async def end_abandoned_room(ctx, sid: int) -> None:
+    """End a live room whose host has been gone too long, as the host would with POST /end."""
+    async with ctx.db.read() as conn:
+        space = await service.get(conn, sid)
+    if space.state == "live":
+        await end_room(ctx, sid, space.account_id)
+
+
+async def end_room(ctx, sid: int, actor_id: int) -> dict:
+    """End a live room: mark it ended, stop its audio (closing speaker sockets), tell its listeners."""
     async with ctx.db.write() as conn:
-        await service.end(conn, sid, viewer.account.id)
+        await service.end(conn, sid, actor_id)
     audio = getattr(ctx, "audio", None)
     if audio is not None:
         try:
@@ -192,9 +205,9 @@ async def end_space(request: Request, space_id: str) -> Response:
         except Exception:
             log.exception("audio pipeline failed to stop cleanly for space %s", sid)
     await ctx.spaces.ended(sid)
-    data = await _one(ctx, sid, viewer.account.id)
+    data = await _one(ctx, sid, actor_id)
     await ctx.spaces.publish(sid, "state", {"state": "ended", "ended_at": data["ended_at"], "recording_url": data["recording_url"]})
-    return json(data)
+    return data
 
 
 def _shed(what: str) -> ApiError:

@@ -16,7 +16,8 @@ from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
 from townsquare.storage import media as media_rows
 from townsquare.storage import statuses as status_store
-from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
+from townsquare.storage.faults import StorageUnavailable
+from townsquare.timelines.home import feed_incomplete, hybrid_followed_authors, read_feed, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
 
 router = APIRouter()
@@ -40,10 +41,17 @@ async def home(request: Request) -> Response:
     ctx = ctx_of(request)
     s = ctx.settings
     regenerating = False
-    if touch_due(viewer.account.last_active_at):
-        async with ctx.db.write() as conn:
-            regenerating = await touch_activity(conn, viewer.account.id, viewer.account.last_active_at, s.active_days)
-        ctx.after_commit()
+    try:
+        if touch_due(viewer.account.last_active_at):
+            async with ctx.db.write() as conn:
+                regenerating = await touch_activity(conn, viewer.account.id, viewer.account.last_active_at, s.active_days)
+            ctx.after_commit()
+        # A feed the cache lost (Redis restarted empty) is rebuilt from the database: 206 until it is.
+        if await feed_incomplete(ctx.db, ctx.feeds, home_key(viewer.account.id), queue=not regenerating):
+            regenerating = True
+            ctx.after_commit()
+    except StorageUnavailable:
+        pass  # a full disk: reads keep working, the activity stamp waits for the next read
     async with ctx.db.read() as conn:
         hybrid = await hybrid_followed_authors(conn, viewer.account.id, s.hybrid_threshold)
         filters = await request_filters(request, conn)

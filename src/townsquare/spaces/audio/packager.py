@@ -118,6 +118,17 @@ class HlsPackager:
             if len(self._frames) >= FRAMES_PER_SEGMENT:
                 self._cut(extradata)
 
+    @property
+    def pending(self) -> int:
+        """Frames waiting for the next segment."""
+        return len(self._frames)
+
+    def skip_segment(self) -> None:
+        """Drop the segment that could not be stored; the next one is marked as a discontinuity."""
+        self._samples += len(self._frames) * FRAME_SAMPLES
+        self._frames = []
+        self._discontinuity = True
+
     def _cut(self, extradata: bytes | None) -> None:
         if not self._frames:
             return

@@ -12,6 +12,7 @@ from townsquare.spaces.audio.ingest import SpeakerInput
 from townsquare.spaces.audio.mixer import Mixer
 from townsquare.spaces.audio.packager import AacEncoder, HlsPackager
 from townsquare.spaces.audio.store import SegmentStore
+from townsquare.storage.faults import STORAGE_ERRNOS
 
 log = logging.getLogger("townsquare.spaces.audio")
 TICK_SECONDS = 0.02
@@ -28,6 +29,7 @@ class RoomPipeline:
         self.packager = HlsPackager(store, space_id, record)
         self._stop = threading.Event()
         self._ended = False
+        self.storage_error: str | None = None  # set while segments cannot be written (a full disk)
         self._thread = threading.Thread(target=self._run, name=f"spaces-room-{space_id}", daemon=True)
         self.produced = 0
 
@@ -40,6 +42,11 @@ class RoomPipeline:
     def running(self) -> bool:
         """Whether the pipeline thread is alive."""
         return self._thread.is_alive() and not self._stop.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the pipeline was asked to stop (a thread that ended otherwise died)."""
+        return self._stop.is_set()
 
     def start(self) -> None:
         """Start producing audio in real time (silence until someone speaks)."""
@@ -64,7 +71,20 @@ class RoomPipeline:
     def step(self) -> None:
         """Mix, encode and package one AAC frame of audio."""
         frames = self.encoder.encode(self.mixer.mix(FRAME_SAMPLES))
-        self.packager.add(frames, self.encoder.extradata)
+        try:
+            self.packager.add(frames, self.encoder.extradata)
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRNOS:
+                raise
+            # Out of storage: this segment's audio is dropped, the last live window stays up, and the room goes on.
+            if self.storage_error is None:
+                log.warning("space %s: cannot write segments (%s); keeping the last live window", self.space_id, exc)
+            self.storage_error = f"{type(exc).__name__}: {exc.strerror}"
+            self.packager.skip_segment()
+        else:
+            if self.storage_error is not None and self.packager.entries and not self.packager.pending:
+                log.warning("space %s: segments are written again", self.space_id)
+                self.storage_error = None
         self.produced += FRAME_SAMPLES
 
     def _run(self) -> None:
