@@ -36,6 +36,7 @@ from townsquare.api.mastodon import (
 from townsquare.api import streaming
 from townsquare.api import spaces_audio
 from townsquare.api.oauth import routes as oauth
+from townsquare.web import app as web_app
 from townsquare.web import spaces as space_pages
 from townsquare.api.inputguard import InputGuardMiddleware
 from townsquare.api.oauth import routes as oauth
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and web_app.wants_page(request):
+            return web_app.not_found_page(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json({"error": messages.get(exc.status_code, str(exc.detail))}, status=exc.status_code)
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                    admin_appeals):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
+    web_app.mount(app)  # the web pages last: the API's routes are matched first
     describe_parameters(app)
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)

@@ -40,3 +40,8 @@ def page_query(action: str | None = None, target_id: int | None = None, actor_id
     if actor_id is not None:
         query = query.where(action_logs.c.account_id == actor_id)
     return query
+
+
+async def recent(conn: AsyncConnection, limit: int = 40) -> list:
+    """Return the newest log entries."""
+    return (await conn.execute(page_query().order_by(action_logs.c.id.desc()).limit(limit))).all()

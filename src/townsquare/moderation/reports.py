@@ -90,3 +90,8 @@ async def change(conn: AsyncConnection, actor: Account | None, report_id: int, v
         raise ApiError(404, "Record not found")
     await conn.execute(update(reports).where(reports.c.id == report_id).values(updated_at=stamp, **values))
     await audit.record(conn, actor, f"{verb}_report", "report", report_id, None, reason, row.category)
+
+
+async def list_reports(conn: AsyncConnection, resolved: bool | None, limit: int = 50) -> list:
+    """Return report rows, newest first, open or resolved."""
+    return (await conn.execute(list_query(resolved).order_by(reports.c.id.desc()).limit(limit))).all()
