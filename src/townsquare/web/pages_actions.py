@@ -35,13 +35,13 @@ async def signed_in_form(request: Request) -> tuple[WebViewer, dict]:
     return viewer, form
 
 
-def _fragment(request: Request, status) -> Response:
+def _fragment(request: Request, status, main: bool = False) -> Response:
     """The changed post alone, for htmx to swap in (empty when it is gone)."""
     html = ""
     if status is not None:
         current = urlsplit(str(request.headers.get("hx-current-url") or "/"))
         next_url = (current.path or "/") + (f"?{current.query}" if current.query else "")
-        html = render_macro(request, "status_article", status, request.state.web_viewer.account, csrf_field(request), next_url)
+        html = render_macro(request, "status_article", status, request.state.web_viewer.account, csrf_field(request), next_url, main)
     return security_headers(HTMLResponse(html))
 
 
@@ -57,9 +57,12 @@ async def create_status(request: Request) -> Response:
         visibility=str(form.get("visibility") or "") or None,
         in_reply_to_id=(parse_id(str(reply)) or -1) if reply else None)
     async with ctx.db.write() as conn:
-        await posting.post_status(conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain,
-                                  max_chars=s.max_status_chars, app_id=None)
+        status_id = await posting.post_status(conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain,
+                                              max_chars=s.max_status_chars, app_id=None)
     ctx.after_commit()
+    if str(form.get("next") or "/") == "/":
+        # Fan-out runs as a job: the home page shows the author's new post even before it reaches their feed.
+        return back(request, f"/?posted={status_id}")
     return back(request, "/", form)
 
 
@@ -95,7 +98,7 @@ async def status_action(request: Request, status_id: str, verb: str) -> Response
         item = parse_id(str(form.get("item") or "")) or sid
         async with ctx.db.read() as conn:
             status = await status_store.get_visible(conn, item, me.id)
-        return _fragment(request, status)
+        return _fragment(request, status, form.get("main") == "1")
     if verb == "delete":
         return back(request, f"/@{me.username}")
     return back(request, "/", form)

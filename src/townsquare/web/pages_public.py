@@ -50,9 +50,15 @@ async def home(request: Request) -> Response:
                     more=older_link(request, items[-1].id if items else None, len(items) >= pg.limit))
     await note_activity(ctx.db, viewer.account, ctx.settings.active_days)
     ctx.after_commit()
+    posted = parse_id(request.query_params.get("posted") or "")
     async with ctx.db.read() as conn:
         items, edges = await home_page(conn, ctx.feeds, viewer.id, ctx.settings.hybrid_threshold, pg)
-    return page(request, "home.html", items=items, stream="home", notice=request.query_params.get("notice"),
+        if posted is not None and pg.max_id is None and all(s.id != posted for s in items):
+            mine = await status_store.get_visible(conn, posted, viewer.id)
+            if mine is not None and mine.account_id == viewer.id:
+                items.insert(0, mine)
+    return page(request, "home.html", items=items, stream="home",
+                notice="Your post was published." if posted is not None else None,
                 more=older_link(request, edges[-1] if edges else None, len(items) >= pg.limit))
 
 

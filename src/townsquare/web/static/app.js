@@ -68,6 +68,7 @@
   var unread = badge ? parseInt(badge.getAttribute("data-count") || "0", 10) : 0;
   var showPosts = document.getElementById(kind === "home" ? "new-posts" : "new-notifications");
   var source = new EventSource("/web/stream");
+  source.onopen = function () { document.body.setAttribute("data-live", "open"); };
   source.addEventListener("update", function () {
     if (kind !== "home" || !showPosts) return;
     fresh += 1;
