@@ -96,3 +96,14 @@ def test_the_web_pages_hold_no_sql():
     assert len(files) > 5
     offenders = [f"{p.relative_to(ROOT)}:{line}" for p in files for line in _imports_sqlalchemy(p)]
     assert offenders == []
+
+
+# API modules that still build SQL, to be moved into storage readers once the branches editing them land.
+API_SQL_STILL_MOVING = {"mastodon/statuses.py", "mastodon/accounts.py", "mastodon/instance.py", "mastodon/search.py",
+                        "mastodon/timelines.py", "stream_render.py", "streaming.py"}
+
+
+def test_the_api_holds_no_sql_outside_the_modules_still_moving():
+    files = list((ROOT / "api").rglob("*.py"))
+    holding = {str(p.relative_to(ROOT / "api")) for p in files if _imports_sqlalchemy(p)}
+    assert holding <= API_SQL_STILL_MOVING, sorted(holding - API_SQL_STILL_MOVING)
