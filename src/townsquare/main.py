@@ -117,10 +117,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
     for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
-                   personal, space_pages, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
+                   personal, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
                    admin_appeals):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
+    app.include_router(space_pages.router)  # the page beside the room's audio paths (/spaces/:id/live.m3u8)
     web_app.mount(app)  # the web pages last: the API's routes are matched first
     describe_parameters(app)
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)

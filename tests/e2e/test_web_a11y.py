@@ -55,7 +55,7 @@ def site(chromium, live_server):
 
 def _routes(names: dict, signed_in: bool) -> list[str]:
     common = ["/", "/public", "/public/local", f"/tags/{names['tag']}", f"/@{names['author']}",
-              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/no-such-page"]
+              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page"]
     if not signed_in:
         return [*common, "/auth/sign_in", "/auth/sign_up"]
     return [*common, "/notifications", "/notifications?type=follow", "/settings", "/admin", "/admin?resolved=1",

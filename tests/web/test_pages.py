@@ -199,3 +199,18 @@ async def test_unknown_page_addresses_get_an_html_404_and_api_ones_json(server, 
     assert r.status_code == 404 and "<main" in r.text
     api = await server.http.get("/api/v1/nope")
     assert api.status_code == 404 and api.json() == {"error": "Not Found"}
+
+
+async def test_space_pages_list_rooms_and_show_one(server, browsers):
+    host = await server.user("host")
+    r = await host.post("/api/v1/spaces", data={"title": "Morning chat", "scheduled_at": "2030-01-01T09:00:00Z"})
+    assert r.status_code == 200, r.text
+    space = r.json()
+    b = browsers()
+    listing = (await b.get("/spaces")).text
+    assert f'href="/spaces/{space["id"]}">Morning chat</a>' in listing
+    page = await b.get(f"/spaces/{space['id']}")
+    assert page.status_code == 200 and "Hosted by" in page.text and 'property="og:title" content="Morning chat"' in page.text
+    assert "has not started yet" in page.text and "/web-static/space.js" in page.text
+    assert "hls.light.min.js" not in re.findall(r'<script src="([^"]+)"', page.text)  # hls.js only on Play
+    assert (await b.get("/spaces/999")).status_code == 404
