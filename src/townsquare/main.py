@@ -42,10 +42,10 @@ from townsquare.api.overload import Overload, OverloadMiddleware
 from townsquare.api import spaces_audio
 from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
+from townsquare.web import app as web_app
 from townsquare.web import spaces as space_pages
 from townsquare.api.cors import outermost as cors_outermost
 from townsquare.api.inputguard import InputGuardMiddleware
-from townsquare.api.oauth import routes as oauth
 from townsquare.api.openapi import describe_parameters
 from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
@@ -112,6 +112,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and web_app.wants_page(request):
+            return web_app.not_found_page(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json({"error": messages.get(exc.status_code, str(exc.detail))}, status=exc.status_code)
 
@@ -130,14 +132,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
     for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
-                   personal, space_pages, trends, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
+                   personal, trends, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
                    admin_appeals, media, push):
         app.include_router(module.router)
     app.include_router(spaces_audio.router)
+    app.include_router(space_pages.router)  # the page beside the room's audio paths (/spaces/:id/live.m3u8)
     for module in (polls, scheduled, conversations, quotes):
         app.include_router(module.router)
     app.include_router(filter_routes.router)
     app.include_router(health.router)
+    web_app.mount(app)  # the web pages last: the API's routes are matched first
     describe_parameters(app)
     app.state.overload = overload = Overload(settings)
     app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []

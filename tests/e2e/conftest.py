@@ -20,8 +20,9 @@ import pytest
 from tests.conftest import BACKEND, PG_ADMIN_URL, REDIS_URL, RELAXED_LIMITS, _drop_redis_prefix, _pg_admin
 
 VENV_BIN = Path(sys.executable).parent
-# The multi-process scale-out test needs PostgreSQL and Redis: it belongs to the PostgreSQL run only.
-collect_ignore = [] if BACKEND == "postgres" else ["test_scale_out.py"]
+# The multi-process scale-out test needs PostgreSQL and Redis: it belongs to the PostgreSQL run only;
+# the browser tests drive the pages, whose readers the API tests cover on both databases: SQLite only.
+collect_ignore = ["test_web_browser.py", "test_web_a11y.py"] if BACKEND == "postgres" else ["test_scale_out.py"]
 PASSWORD = "correct horse battery staple"
 POOL_SIZE = 22  # accounts made ahead of time, in the background, while the server runs
 _serial = count(1)

@@ -11,6 +11,7 @@ from townsquare.core.ids import new_id
 from townsquare.domain.models import Account, AccountWarning
 from townsquare.moderation import audit, sanctions
 from townsquare.storage import accounts as account_store
+from townsquare.core.pagination import apply, ordered
 from townsquare.storage.tables import account_warnings, appeals
 
 MAX_APPEAL = 2000
@@ -83,3 +84,21 @@ async def decide(conn: AsyncConnection, actor: Account | None, appeal_id: int, a
         state="approved" if approve else "rejected", decided_by_account_id=actor.id if actor else None, decided_at=stamp))
     await audit.record(conn, actor, "approve_appeal" if approve else "reject_appeal", "appeal", appeal_id,
                        target.username if target else None, "", warning.category)
+
+
+async def warnings_for(conn: AsyncConnection, account_id: int, limit: int = 20) -> list[AccountWarning]:
+    """Return the newest warnings addressed to an account, with their appeals."""
+    ids = [r[0] for r in await conn.execute(select(account_warnings.c.id).where(account_warnings.c.target_account_id == account_id)
+                                           .order_by(account_warnings.c.id.desc()).limit(limit))]
+    found = await load_warnings(conn, ids)
+    return [found[i] for i in ids if i in found]
+
+
+async def page_rows(conn: AsyncConnection, state: str | None, page) -> list:
+    """One page of appeal rows, newest first, optionally by state."""
+    return ordered((await conn.execute(apply(list_query(state), appeals.c.id, page))).all(), page)
+
+
+async def get_row(conn: AsyncConnection, appeal_id: int):
+    """Return one appeal row, or None."""
+    return (await conn.execute(select(appeals).where(appeals.c.id == appeal_id))).first()

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.core.clock import now
 from townsquare.core.ids import new_id
 from townsquare.domain.models import Account
+from townsquare.core.pagination import apply, ordered
 from townsquare.storage.tables import action_logs
 
 CATEGORIES = ("spam", "legal", "violation", "other")
@@ -40,3 +41,14 @@ def page_query(action: str | None = None, target_id: int | None = None, actor_id
     if actor_id is not None:
         query = query.where(action_logs.c.account_id == actor_id)
     return query
+
+
+async def recent(conn: AsyncConnection, limit: int = 40) -> list:
+    """Return the newest log entries."""
+    return (await conn.execute(page_query().order_by(action_logs.c.id.desc()).limit(limit))).all()
+
+
+async def page_rows(conn: AsyncConnection, page, action: str | None = None, target_id: int | None = None,
+                    actor_id: int | None = None) -> list:
+    """One page of log entries, newest first, with optional filters."""
+    return ordered((await conn.execute(apply(page_query(action, target_id, actor_id), action_logs.c.id, page))).all(), page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from townsquare.core.errors import ApiError
+from townsquare.core.pagination import apply, ordered
 from townsquare.storage.tables import accounts
 
 ROLE_BY_ID = {"-99": "user", "2": "moderator", "3": "admin"}
@@ -52,3 +53,13 @@ def account_query(*, origin: str | None = None, statuses: list[str] = (), staff:
     if email:
         query = query.where(or_(func.lower(c.email).like(_like(email), escape="\\")))
     return query
+
+
+async def page_rows(conn, page, **filters) -> list:
+    """One page of account rows (with registration_reason) matching the admin filters, newest first."""
+    return ordered((await conn.execute(apply(account_query(**filters), accounts.c.id, page))).all(), page)
+
+
+async def account_row(conn, account_id: int):
+    """One account row as moderators see it (with registration_reason), or None."""
+    return (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()

@@ -10,6 +10,7 @@ from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.ids import new_id
 from townsquare.domain.models import Account
 from townsquare.moderation import audit
+from townsquare.core.pagination import apply, ordered
 from townsquare.storage.tables import reports, statuses
 
 CATEGORIES = ("spam", "legal", "violation", "other")
@@ -90,3 +91,15 @@ async def change(conn: AsyncConnection, actor: Account | None, report_id: int, v
         raise ApiError(404, "Record not found")
     await conn.execute(update(reports).where(reports.c.id == report_id).values(updated_at=stamp, **values))
     await audit.record(conn, actor, f"{verb}_report", "report", report_id, None, reason, row.category)
+
+
+async def list_reports(conn: AsyncConnection, resolved: bool | None, limit: int = 50) -> list:
+    """Return report rows, newest first, open or resolved."""
+    return (await conn.execute(list_query(resolved).order_by(reports.c.id.desc()).limit(limit))).all()
+
+
+async def page_rows(conn: AsyncConnection, page, resolved: bool | None = None, account_id: int | None = None,
+                    target_account_id: int | None = None) -> list:
+    """One page of report rows, newest first, with Mastodon's admin filters."""
+    query = list_query(resolved, account_id, target_account_id)
+    return ordered((await conn.execute(apply(query, reports.c.id, page))).all(), page)

@@ -99,6 +99,13 @@ async def app_by_client_id(conn: AsyncConnection, client_id: str | None):
     return (await conn.execute(select(oauth_apps).where(oauth_apps.c.client_id == str(client_id)))).first()
 
 
+async def app_by_id(conn: AsyncConnection, app_id: int | None):
+    """Return the app row with this id, or None."""
+    if app_id is None:
+        return None
+    return (await conn.execute(select(oauth_apps).where(oauth_apps.c.id == app_id))).first()
+
+
 async def issue_token(conn: AsyncConnection, app_id: int | None, account_id: int | None, scopes: list[str]) -> tuple[str, dict]:
     """Create an access token; returns the secret (shown once) and the stored row values."""
     secret = secrets.token_urlsafe(32)

@@ -72,3 +72,10 @@ async def bump(conn: AsyncConnection, account_id: int, **deltas: int) -> None:
     """Add to an account's counters (statuses_count, followers_count, following_count)."""
     values = {name: getattr(accounts.c, name) + delta for name, delta in deltas.items()}
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+async def suspended(conn: AsyncConnection, limit: int = 100) -> list[Account]:
+    """Return the most recently suspended accounts."""
+    rows = (await conn.execute(select(accounts).where(accounts.c.suspended_at.is_not(None))
+                               .order_by(accounts.c.suspended_at.desc()).limit(limit))).all()
+    return [Account.from_row(r) for r in rows]

@@ -97,3 +97,9 @@ async def live_by_host(conn: AsyncConnection, account_id: int) -> int | None:
     """Return the id of the live room this account hosts, if any."""
     query = select(spaces.c.id).where(and_(spaces.c.account_id == account_id, spaces.c.state == "live")).limit(1)
     return (await conn.execute(query)).scalar()
+
+
+async def ids_by_state(conn: AsyncConnection, state: str, limit: int = 40) -> list[int]:
+    """Ids of the rooms in one state (live, scheduled, ended), newest first."""
+    rows = await conn.execute(select(spaces.c.id).where(spaces.c.state == state).order_by(spaces.c.id.desc()).limit(limit))
+    return [r.id for r in rows]

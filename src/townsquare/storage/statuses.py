@@ -137,3 +137,11 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
         if s.reblog_of_id:
             s.reblog = inner.get(s.reblog_of_id)
     return items
+
+
+async def load_for_moderation(conn: AsyncConnection, ids: list[int]) -> list[Status]:
+    """Return hydrated statuses by id whatever their visibility (what moderators see in a report)."""
+    if not ids:
+        return []
+    rows = (await conn.execute(select(statuses).where(statuses.c.id.in_(ids)))).all()
+    return await hydrate(conn, rows, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,10 +13,9 @@ from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.admin import admin_account
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.domain.models import Account
 from townsquare.moderation import directory, purge, sanctions
-from townsquare.storage.tables import accounts
 
 router = APIRouter()
 READ, WRITE = "admin:read:accounts", "admin:write:accounts"
@@ -28,8 +26,7 @@ async def _list(request: Request, filters: dict) -> Response:
     page = page_from(p, 100, 200)
     base = ctx_of(request).settings.base_url
     async with ctx_of(request).db.read() as conn:
-        query = directory.account_query(**filters)
-        rows = ordered((await conn.execute(apply(query, accounts.c.id, page))).all(), page)
+        rows = await directory.page_rows(conn, page, **filters)
     items = [admin_account(Account.from_row(r), base, r.registration_reason) for r in rows]
     return paged(request, items, p, rows[0].id if rows else None, rows[-1].id if rows else None)
 
@@ -66,7 +63,7 @@ async def list_v2(request: Request) -> Response:
 
 
 async def _render_one(conn, account_id: int, base: str) -> dict:
-    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    row = await directory.account_row(conn, account_id)
     if row is None:
         raise ApiError(404, "Record not found")
     return admin_account(Account.from_row(row), base, row.registration_reason)

@@ -12,10 +12,9 @@ from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_str, read_params
 from townsquare.api.serializers.admin import action_log, appeal as render_appeal
 from townsquare.core.errors import ApiError
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.moderation import appeals as appeal_service
 from townsquare.moderation import audit
-from townsquare.storage.tables import action_logs, appeals
 
 router = APIRouter()
 
@@ -39,7 +38,7 @@ async def list_appeals(request: Request) -> Response:
         raise ApiError(422, "Validation failed: state must be pending, approved or rejected")
     page = page_from(p, 40, 200)
     async with ctx_of(request).db.read() as conn:
-        rows = ordered((await conn.execute(apply(appeal_service.list_query(state), appeals.c.id, page))).all(), page)
+        rows = await appeal_service.page_rows(conn, state, page)
         items = await _render(conn, rows, ctx_of(request).settings.base_url)
     return paged(request, items, p, rows[0].id if rows else None, rows[-1].id if rows else None)
 
@@ -50,7 +49,7 @@ async def _decide(request: Request, appeal_id: str, approve: bool) -> Response:
     aid = path_id(appeal_id)
     async with ctx.db.write() as conn:
         await appeal_service.decide(conn, viewer.account, aid, approve)
-        row = (await conn.execute(appeals.select().where(appeals.c.id == aid))).first()
+        row = await appeal_service.get_row(conn, aid)
         return json((await _render(conn, [row], ctx.settings.base_url))[0])
 
 
@@ -72,7 +71,7 @@ async def list_logs(request: Request) -> Response:
     await staff_viewer(request, "admin:read")
     p = await read_params(request)
     page = page_from(p, 40, 200)
-    query = audit.page_query(as_str(p.get("action"), "action", 40), id_filter(p, "target_id"), id_filter(p, "account_id"))
     async with ctx_of(request).db.read() as conn:
-        rows = ordered((await conn.execute(apply(query, action_logs.c.id, page))).all(), page)
+        rows = await audit.page_rows(conn, page, as_str(p.get("action"), "action", 40), id_filter(p, "target_id"),
+                                     id_filter(p, "account_id"))
     return paged(request, [action_log(r) for r in rows], p, rows[0].id if rows else None, rows[-1].id if rows else None)

@@ -12,11 +12,10 @@ from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.admin import admin_report
 from townsquare.core.ids import parse_id
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.moderation import reports as report_service
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import reports, statuses
 
 router = APIRouter()
 READ, WRITE = "admin:read:reports", "admin:write:reports"
@@ -30,8 +29,7 @@ async def _render(conn, rows: list, base: str) -> list[dict]:
     out = []
     for r in rows:
         wanted = [i for i in (parse_id(s) for s in r.status_ids or []) if i is not None]
-        found = (await conn.execute(statuses.select().where(statuses.c.id.in_(wanted)))).all() if wanted else []
-        out.append(admin_report(r, people, await status_store.hydrate(conn, found, None), base))
+        out.append(admin_report(r, people, await status_store.load_for_moderation(conn, wanted), base))
     return out
 
 
@@ -41,9 +39,9 @@ async def list_reports(request: Request) -> Response:
     await staff_viewer(request, READ)
     p = await read_params(request)
     page = page_from(p, 100, 200)
-    query = report_service.list_query(as_bool(p.get("resolved")), id_filter(p, "account_id"), id_filter(p, "target_account_id"))
     async with ctx_of(request).db.read() as conn:
-        rows = ordered((await conn.execute(apply(query, reports.c.id, page))).all(), page)
+        rows = await report_service.page_rows(conn, page, as_bool(p.get("resolved")), id_filter(p, "account_id"),
+                                              id_filter(p, "target_account_id"))
         items = await _render(conn, rows, ctx_of(request).settings.base_url)
     return paged(request, items, p, rows[0].id if rows else None, rows[-1].id if rows else None)
 

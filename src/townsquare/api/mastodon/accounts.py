@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import and_, func, select
+from sqlalchemy import select  # only the statuses endpoint, which another branch reworks, still builds SQL here
 from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import account_rows_response, statuses_response
+from townsquare.api.mastodon.common import linked_accounts_response, statuses_response
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import credential_account, relationship
@@ -20,7 +20,8 @@ from townsquare.services import accounts as account_service
 from townsquare.services import auth, relations
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
-from townsquare.storage.tables import follow_requests, follows, pins, statuses, status_tags, tags
+from townsquare.storage.tables import pins, statuses, status_tags, tags
+from townsquare.storage import graph
 
 router = APIRouter()
 
@@ -55,7 +56,7 @@ async def verify_credentials(request: Request) -> Response:
     viewer = await get_viewer(request, "read:accounts")
     ctx = ctx_of(request)
     async with ctx.db.read() as conn:
-        pending = (await conn.execute(select(func.count()).select_from(follow_requests).where(follow_requests.c.target_account_id == viewer.account.id))).scalar_one()
+        pending = await graph.pending_request_count(conn, viewer.account.id)
     return json(credential_account(viewer.account, ctx.settings.base_url, pending))
 
 
@@ -137,9 +138,7 @@ async def familiar_followers(request: Request) -> Response:
     base = ctx_of(request).settings.base_url
     async with ctx_of(request).db.read() as conn:
         for target in ids:
-            mine = select(follows.c.target_account_id).where(follows.c.account_id == viewer.account.id)
-            rows = (await conn.execute(select(follows.c.account_id).where(and_(follows.c.target_account_id == target, follows.c.account_id.in_(mine))).limit(40))).all()
-            accounts = await account_store.get_many(conn, [r[0] for r in rows])
+            accounts = await account_store.get_many(conn, await graph.familiar_follower_ids(conn, viewer.account.id, target))
             out.append({"id": str(target), "accounts": [render_account(a, base) for a in accounts.values()]})
     return json(out)
 
@@ -195,9 +194,8 @@ async def _graph(request: Request, account_id: str, followers: bool) -> Response
     page = page_from(p, 40, 80)
     async with ctx_of(request).db.read() as conn:
         account = await _account_or_404(conn, path_id(account_id))
-        mine, other = (follows.c.target_account_id, follows.c.account_id) if followers else (follows.c.account_id, follows.c.target_account_id)
-        query = select(follows.c.id, other.label("other")).where(mine == account.id)
-        return await account_rows_response(request, conn, query, follows.c.id, page, p)
+        rows = await graph.link_rows(conn, "follows", account.id, page, incoming=followers)
+        return await linked_accounts_response(request, conn, rows, p)
 
 
 @router.get("/api/v1/accounts/{account_id}/followers")

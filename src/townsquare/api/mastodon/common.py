@@ -42,6 +42,14 @@ def loaded_statuses_response(request: Request, items: list, params: dict, cursor
     )
 
 
+async def linked_accounts_response(request: Request, conn, rows: list, params: dict) -> Response:
+    """Render rows of (id, other) links to accounts (already paged by a storage reader) with the Link header."""
+    by_id = await account_store.get_many(conn, [r.other for r in rows])
+    base = ctx_of(request).settings.base_url
+    return paged(request, [render_account(by_id[r.other], base) for r in rows if r.other in by_id], params,
+                 rows[0].id if rows else None, rows[-1].id if rows else None)
+
+
 async def account_rows_response(request: Request, conn, query, column, page: Page, params: dict,
                                 bind: dict | None = None) -> Response:
     """Page a query of (id, other) rows linking to accounts, paging by the linking rows' ids."""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import and_, delete, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json
 from townsquare.api.filtering import kept_notifications, mark, request_filters
 from townsquare.api.mastodon.common import paged
-from townsquare.api.mastodon.notifications import _filtered, _hydrate, _types, unread_rows
+from townsquare.api.mastodon.notifications import _filtered, _types
 from townsquare.api.params import read_params
 from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import account_warning
@@ -18,9 +17,10 @@ from townsquare.api.serializers.statuses import status as render_status
 from townsquare.core.clock import iso
 from townsquare.core.errors import not_found
 from townsquare.core.ids import render_id
-from townsquare.core.pagination import Page, apply, ordered, page_from
+from townsquare.core.pagination import Page, page_from
 from townsquare.domain.models import GROUPABLE_TYPES, group_key
-from townsquare.storage.tables import notifications
+from townsquare.services import inbox
+from townsquare.storage import notifications as notification_store
 
 router = APIRouter()
 SAMPLE_ACCOUNTS = 8
@@ -35,8 +35,8 @@ def _grouped_types(p: dict) -> tuple[str, ...]:
 async def _groups(conn, p: dict, viewer_id: int, page: Page, wanted: int, grouped: tuple[str, ...], filters=None):
     """Fold a window of notifications into at most `wanted` groups; return (groups, consumed row ids)."""
     window = Page(page.max_id, page.since_id, page.min_id, min(wanted * 5, 400))
-    rows = ordered((await conn.execute(apply(_filtered(p, viewer_id), notifications.c.id, window))).all(), window)
-    items = await _hydrate(conn, rows, viewer_id)
+    rows = await notification_store.page_rows(conn, _filtered(p, viewer_id), window)
+    items = await inbox.hydrate(conn, rows, viewer_id)
     if filters is not None:
         items = kept_notifications(filters, items)
     groups: dict[str, list] = {}
@@ -100,15 +100,14 @@ async def grouped_unread_count(request: Request) -> Response:
     """Count unread notification groups (after the notifications marker), up to 1000 notifications."""
     viewer = await get_viewer(request, "read:notifications")
     async with ctx_of(request).db.read() as conn:
-        items = await _hydrate(conn, await unread_rows(conn, viewer.account.id), viewer.account.id)
+        items = await inbox.hydrate(conn, await inbox.unread_rows(conn, viewer.account.id), viewer.account.id)
     return json({"count": len({group_key(n) for n in items})})
 
 
 async def _members(conn, viewer_id: int, key: str) -> list:
     """Return the viewer's notifications in a group (among the newest 2000), or raise 404."""
-    rows = (await conn.execute(select(notifications).where(notifications.c.account_id == viewer_id)
-                               .order_by(notifications.c.id.desc()).limit(2000))).all()
-    members = [n for n in await _hydrate(conn, rows, viewer_id) if group_key(n) == key]
+    rows = await notification_store.newest_rows(conn, viewer_id, 2000)
+    members = [n for n in await inbox.hydrate(conn, rows, viewer_id) if group_key(n) == key]
     if not members:
         raise not_found()
     return members
@@ -129,6 +128,5 @@ async def dismiss_group(request: Request, key: str) -> Response:
     viewer = await get_viewer(request, "write:notifications")
     async with ctx_of(request).db.write() as conn:
         members = await _members(conn, viewer.account.id, key)
-        await conn.execute(delete(notifications).where(and_(
-            notifications.c.account_id == viewer.account.id, notifications.c.id.in_([n.id for n in members]))))
+        await notification_store.delete_rows(conn, viewer.account.id, [n.id for n in members])
     return json({})

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import account_rows_response, statuses_response
+from townsquare.api.mastodon.common import linked_accounts_response, statuses_response
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.core.errors import unprocessable
 from townsquare.core.ids import parse_id, render_id
 from townsquare.core.pagination import page_from
 from townsquare.services import lists as list_service
-from townsquare.storage.tables import list_accounts
+from townsquare.storage import graph
 from townsquare.timelines.home import list_hybrid_authors, read_feed, regenerate_list
 from townsquare.timelines.recipients import list_key
 
@@ -95,9 +94,8 @@ async def members(request: Request, list_id: str) -> Response:
         page.limit = 100_000
     async with ctx_of(request).db.read() as conn:
         await list_service.owned(conn, viewer.account.id, lid)
-        query = select(list_accounts.c.account_id.label("id"), list_accounts.c.account_id.label("other")).where(
-            list_accounts.c.list_id == lid)
-        return await account_rows_response(request, conn, query, list_accounts.c.account_id, page, p)
+        rows = await graph.list_member_rows(conn, lid, page)
+        return await linked_accounts_response(request, conn, rows, p)
 
 
 @router.post("/api/v1/lists/{list_id}/accounts")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,10 +11,10 @@ from townsquare.api.mastodon.common import paged
 from townsquare.api.params import as_str, read_params
 from townsquare.api.serializers.admin import account_warning, public_log_entry
 from townsquare.core.errors import ApiError
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.moderation import appeals as appeal_service
 from townsquare.moderation import audit
-from townsquare.storage.tables import account_warnings, action_logs
+from townsquare.storage import graph
 
 router = APIRouter()
 
@@ -27,12 +26,10 @@ async def list_warnings(request: Request) -> Response:
     p = await read_params(request)
     page = page_from(p, 20, 40)
     async with ctx_of(request).db.read() as conn:
-        query = select(account_warnings.c.id).where(account_warnings.c.target_account_id == viewer.account.id)
-        rows = ordered((await conn.execute(apply(query, account_warnings.c.id, page))).all(), page)
-        found = await appeal_service.load_warnings(conn, [r.id for r in rows])
+        ids = await graph.warning_ids(conn, viewer.account.id, page)
+        found = await appeal_service.load_warnings(conn, ids)
     base = ctx_of(request).settings.base_url
-    return paged(request, [account_warning(found[r.id], base) for r in rows], p,
-                 rows[0].id if rows else None, rows[-1].id if rows else None)
+    return paged(request, [account_warning(found[i], base) for i in ids], p, ids[0] if ids else None, ids[-1] if ids else None)
 
 
 @router.get("/api/v1/account_warnings/{warning_id}")
@@ -64,6 +61,6 @@ async def moderation_log(request: Request) -> Response:
     page = page_from(p, 40, 200)
     ctx = ctx_of(request)
     async with ctx.db.read() as conn:
-        rows = ordered((await conn.execute(apply(audit.page_query(), action_logs.c.id, page))).all(), page)
+        rows = await audit.page_rows(conn, page)
     show = ctx.settings.moderation_log_show_targets
     return paged(request, [public_log_entry(r, show) for r in rows], p, rows[0].id if rows else None, rows[-1].id if rows else None)

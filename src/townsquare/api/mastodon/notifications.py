@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import and_, delete, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,34 +13,12 @@ from townsquare.api.params import as_list, as_str, read_params
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
-from townsquare.core.pagination import apply, ordered, page_from
-from townsquare.domain.models import NOTIFICATION_TYPES, Notification
-from townsquare.moderation.appeals import load_warnings
-from townsquare.moderation.policy import not_suspended_sender
-from townsquare.storage import accounts as account_store
-from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import notifications
+from townsquare.core.pagination import page_from
+from townsquare.domain.models import NOTIFICATION_TYPES
+from townsquare.services import inbox
+from townsquare.storage import notifications as notification_store
 
 router = APIRouter()
-
-
-async def _hydrate(conn, rows, viewer_id: int) -> list[Notification]:
-    accounts = await account_store.get_many(conn, {r.from_account_id for r in rows})
-    status_ids = list({r.status_id for r in rows if r.status_id})
-    found = {s.id: s for s in await status_store.load_visible(conn, status_ids, viewer_id)}
-    warnings = await load_warnings(conn, [r.account_warning_id for r in rows if r.account_warning_id])
-    out = []
-    for r in rows:
-        if r.from_account_id not in accounts:
-            continue
-        status = found.get(r.status_id) if r.status_id else None
-        if r.status_id and status is None:
-            continue  # the status is gone or no longer visible
-        if r.type == "reblog" and status is not None and status.reblog is not None:
-            status = status.reblog  # Mastodon shows the reblogged status, not the reblog wrapper
-        out.append(Notification(id=r.id, type=r.type, created_at=r.created_at, account=accounts[r.from_account_id], status=status,
-                                moderation_warning=warnings.get(r.account_warning_id) if r.account_warning_id else None))
-    return out
 
 
 def _types(p: dict, name: str) -> list[str]:
@@ -53,16 +30,9 @@ def _types(p: dict, name: str) -> list[str]:
 
 
 def _filtered(p: dict, viewer_id: int):
-    query = select(notifications).where(notifications.c.account_id == viewer_id)
-    types, exclude = _types(p, "types"), _types(p, "exclude_types")
-    if types:
-        query = query.where(notifications.c.type.in_(types))
-    if exclude:
-        query = query.where(notifications.c.type.not_in(exclude))
     account_id = p.get("account_id")
-    if account_id:
-        query = query.where(notifications.c.from_account_id == (parse_id(account_id) or -1))
-    return query
+    return notification_store.filtered_query(viewer_id, _types(p, "types"), _types(p, "exclude_types"),
+                                             (parse_id(account_id) or -1) if account_id else None)
 
 
 @router.get("/api/v1/notifications")
@@ -73,23 +43,11 @@ async def list_notifications(request: Request) -> Response:
     page = page_from(p, 40, 80)
     base = ctx_of(request).settings.base_url
     async with ctx_of(request).db.read() as conn:
-        rows = ordered((await conn.execute(apply(_filtered(p, viewer.account.id), notifications.c.id, page))).all(), page)
-        items = await _hydrate(conn, rows, viewer.account.id)
+        rows = await notification_store.page_rows(conn, _filtered(p, viewer.account.id), page)
+        items = await inbox.hydrate(conn, rows, viewer.account.id)
         filters = await request_filters(request, conn)
     return paged(request, render_notifications(filters, items, base), p,
                  rows[0].id if rows else None, rows[-1].id if rows else None)
-
-
-async def unread_rows(conn, viewer_id: int, cap: int = 1000) -> list:
-    """Return up to `cap` notification rows newer than the viewer's notifications marker."""
-    from townsquare.services.personal import get_markers
-
-    marker = await get_markers(conn, viewer_id, ["notifications"])
-    # Notifications from suspended accounts are hidden, so they are not counted either.
-    query = select(notifications).where(notifications.c.account_id == viewer_id).where(not_suspended_sender())
-    if marker:
-        query = query.where(notifications.c.id > marker[0].last_read_id)
-    return (await conn.execute(query.order_by(notifications.c.id.desc()).limit(cap))).all()
 
 
 @router.get("/api/v1/notifications/unread_count")
@@ -97,7 +55,7 @@ async def unread_count(request: Request) -> Response:
     """Count notifications newer than the notifications marker (at most 1000)."""
     viewer = await get_viewer(request, "read:notifications")
     async with ctx_of(request).db.read() as conn:
-        rows = await unread_rows(conn, viewer.account.id)
+        rows = await inbox.unread_rows(conn, viewer.account.id)
     return json({"count": len(rows)})
 
 
@@ -106,7 +64,7 @@ async def clear(request: Request) -> Response:
     """Delete all of the viewer's notifications."""
     viewer = await get_viewer(request, "write:notifications")
     async with ctx_of(request).db.write() as conn:
-        await conn.execute(delete(notifications).where(notifications.c.account_id == viewer.account.id))
+        await notification_store.delete_rows(conn, viewer.account.id)
     return json({})
 
 
@@ -116,8 +74,8 @@ async def get_notification(request: Request, notification_id: str) -> Response:
     viewer = await get_viewer(request, "read:notifications")
     nid = path_id(notification_id)
     async with ctx_of(request).db.read() as conn:
-        row = (await conn.execute(select(notifications).where(and_(notifications.c.id == nid, notifications.c.account_id == viewer.account.id)))).first()
-        items = await _hydrate(conn, [row], viewer.account.id) if row else []
+        row = await notification_store.get_row(conn, viewer.account.id, nid)
+        items = await inbox.hydrate(conn, [row], viewer.account.id) if row else []
     if not items:
         raise not_found()
     return json(render_notification(items[0], ctx_of(request).settings.base_url))
@@ -126,8 +84,8 @@ async def get_notification(request: Request, notification_id: str) -> Response:
 async def _dismiss(request: Request, nid: int) -> Response:
     viewer = await get_viewer(request, "write:notifications")
     async with ctx_of(request).db.write() as conn:
-        result = await conn.execute(delete(notifications).where(and_(notifications.c.id == nid, notifications.c.account_id == viewer.account.id)))
-    if not result.rowcount:
+        removed = await notification_store.delete_rows(conn, viewer.account.id, [nid])
+    if not removed:
         raise not_found()
     return json({})
 

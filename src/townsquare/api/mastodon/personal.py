@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,10 +13,10 @@ from townsquare.api.serializers.accounts import relationship
 from townsquare.core.clock import iso
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id, render_id
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.api.serializers.cards import tag as render_tag
 from townsquare.services import personal, relations, trends
-from townsquare.storage.tables import tag_follows, tags
+from townsquare.storage import graph
 
 router = APIRouter()
 
@@ -118,7 +117,6 @@ async def followed_tags(request: Request) -> Response:
     p = await read_params(request)
     page = page_from(p, 100, 200)
     async with ctx_of(request).db.read() as conn:
-        query = select(tag_follows.c.id.label("cursor"), tags.c.id, tags.c.name).join(tags, tags.c.id == tag_follows.c.tag_id).where(tag_follows.c.account_id == viewer.account.id)
-        rows = ordered((await conn.execute(apply(query, tag_follows.c.id, page))).all(), page)
+        rows = await graph.followed_tag_rows(conn, viewer.account.id, page)
         items = await tag_entities(conn, rows, ctx_of(request).settings.base_url, True)
     return paged(request, items, p, rows[0].cursor if rows else None, rows[-1].cursor if rows else None)

@@ -3,47 +3,45 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import account_rows_response
+from townsquare.api.mastodon.common import linked_accounts_response
 from townsquare.api.params import read_params
 from townsquare.api.serializers.accounts import relationship
 from townsquare.core.pagination import page_from
 from townsquare.services import relations
-from townsquare.storage.tables import blocks, follow_requests, mutes
+from townsquare.storage import graph
 
 router = APIRouter()
 
 
-async def _listing(request: Request, table, scope: str, incoming: bool = False) -> Response:
+async def _listing(request: Request, kind: str, scope: str, incoming: bool = False) -> Response:
     viewer = await get_viewer(request, scope)
     p = await read_params(request)
     page = page_from(p, 40, 80)
-    mine, other = (table.c.target_account_id, table.c.account_id) if incoming else (table.c.account_id, table.c.target_account_id)
     async with ctx_of(request).db.read() as conn:
-        query = select(table.c.id, other.label("other")).where(mine == viewer.account.id)
-        return await account_rows_response(request, conn, query, table.c.id, page, p)
+        rows = await graph.link_rows(conn, kind, viewer.account.id, page, incoming)
+        return await linked_accounts_response(request, conn, rows, p)
 
 
 @router.get("/api/v1/follow_requests")
 async def list_follow_requests(request: Request) -> Response:
     """Accounts asking to follow the viewer."""
-    return await _listing(request, follow_requests, "read:follows", incoming=True)
+    return await _listing(request, "follow_requests", "read:follows", incoming=True)
 
 
 @router.get("/api/v1/blocks")
 async def list_blocks(request: Request) -> Response:
     """Accounts the viewer blocks."""
-    return await _listing(request, blocks, "read:blocks")
+    return await _listing(request, "blocks", "read:blocks")
 
 
 @router.get("/api/v1/mutes")
 async def list_mutes(request: Request) -> Response:
     """Accounts the viewer mutes."""
-    return await _listing(request, mutes, "read:mutes")
+    return await _listing(request, "mutes", "read:mutes")
 
 
 async def _answer(request: Request, account_id: str, accept: bool) -> Response:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -18,12 +16,10 @@ from townsquare.core.errors import ApiError
 from townsquare.core.ids import render_id
 from townsquare.services import auth
 from townsquare.storage import accounts as account_store
+from townsquare.web.render import page as web_page
+from townsquare.web.session import check_csrf, viewer_of
 
 router = APIRouter()
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parents[2] / "web" / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 
 
 def _app_entity(row, with_secret: bool, vapid_key: str = "") -> dict:
@@ -69,11 +65,8 @@ async def verify_app(request: Request) -> Response:
     """Show the application behind the token."""
     viewer = await get_viewer(request, user=False)
     ctx = ctx_of(request)
-    from sqlalchemy import select
-    from townsquare.storage.tables import oauth_apps
-
     async with ctx.db.read() as conn:
-        row = (await conn.execute(select(oauth_apps).where(oauth_apps.c.id == viewer.app_id))).first()
+        row = await auth.app_by_id(conn, viewer.app_id)
     if row is None:
         raise ApiError(401, "The access token is invalid")
     data = _app_entity(row._mapping, False, ctx.settings.vapid_public_key)
@@ -128,16 +121,17 @@ def _hidden_fields(p: dict, redirect_uri: str, scopes: list[str]) -> dict:
 
 
 def _page(request: Request, app, scopes, hidden: dict, **extra) -> HTMLResponse:
-    html = templates.get_template("authorize.html").render(
-        title=ctx_of(request).settings.title, app_name=app.name, scopes=" ".join(scopes), hidden=hidden,
-        username=extra.get("username", ""), error=extra.get("error"), code=extra.get("code"),
-    )
-    return HTMLResponse(html, status_code=extra.get("status", 200))
+    # The web app's layout and session: a signed-in browser approves without typing its password again.
+    # No form-action in the CSP here: the approval redirects to the app's own redirect URI.
+    return web_page(request, "authorize.html", status=extra.get("status", 200), form_action=False, app_name=app.name,
+                    scopes=" ".join(scopes), hidden=hidden, username=extra.get("username", ""),
+                    error=extra.get("error"), code=extra.get("code"))
 
 
 @router.get("/oauth/authorize")
 async def authorize_page(request: Request) -> Response:
     """Show the sign-in and consent page."""
+    await viewer_of(request)
     p = await read_params(request)
     app, redirect_uri, scopes = await _authorize_context(request, p)
     hidden = _hidden_fields(p, redirect_uri, scopes)
@@ -158,6 +152,15 @@ async def authorize_submit(request: Request) -> Response:
         return RedirectResponse(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(query)}", status_code=302)
     ctx = ctx_of(request)
     username = as_str(p.get("username"), "username", 320) or ""
+    viewer = await viewer_of(request)
+    if p.get("session") == "1":
+        check_csrf(request, p)
+        if viewer.account is None or viewer.restricted:
+            return _page(request, app, scopes, hidden, error="Your session has ended: sign in again.", status=401)
+        async with ctx.db.write() as conn:
+            code = await auth.create_code(conn, app.id, viewer.account.id, scopes, redirect_uri, p.get("code_challenge"),
+                                          p.get("code_challenge_method"))
+        return _code_answer(request, app, scopes, hidden, code, redirect_uri, state)
     async with ctx.db.write() as conn:
         account = await account_store.by_login(conn, username)
         if account is None or not auth.verify_password(account.password_hash, str(p.get("password") or "")):
@@ -167,6 +170,10 @@ async def authorize_submit(request: Request) -> Response:
         if account.suspended_at is not None or account.disabled_at is not None:
             return _page(request, app, scopes, hidden, username=username, error="Your login is currently disabled.", status=403)
         code = await auth.create_code(conn, app.id, account.id, scopes, redirect_uri, p.get("code_challenge"), p.get("code_challenge_method"))
+    return _code_answer(request, app, scopes, hidden, code, redirect_uri, state)
+
+
+def _code_answer(request: Request, app, scopes, hidden: dict, code: str, redirect_uri: str, state) -> Response:
     if redirect_uri == auth.OOB:
         return _page(request, app, scopes, hidden, code=code)
     query = {"code": code, **({"state": state} if state else {})}

@@ -1,0 +1,158 @@
+"""Benchmark: how fast the web app renders a status page, and paints it in a browser.
+
+Usage: .venv/bin/python bench/web.py [--requests 200] [--thread 600] [--loads 5]
+Measures, on the embedded default (SQLite) with rate limits off:
+  * server render time of a status page (a post with 3 replies), anonymous and signed in, through the
+    whole ASGI app in process (httpx transport): median and p95 of --requests renders after warm-up;
+  * for comparison on the same (shared) machine, the JSON twin: GET /api/v1/statuses/:id + /context;
+  * server render time of the page of a --thread-post thread (one root, the rest replies in a tree);
+  * largest contentful paint of the status page in headless Chromium (/usr/bin/chromium) against a real
+    `townsquare serve` on loopback, a fresh browser context per load (cold cache): median of --loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from townsquare.config import Settings
+from townsquare.main import create_app
+from townsquare.services import posting, sessions
+from townsquare.services.accounts import create_account
+from townsquare.storage.db import migrate
+from townsquare.wiring import build_context
+
+BIN = Path(sys.executable).parent
+BASE = "http://bench.local"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def seed(ctx, thread_size: int) -> tuple[int, int, str]:
+    """Accounts, a status with three replies, and a thread; returns (status id, thread root id, a session secret)."""
+    s = ctx.settings
+    kw = dict(base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars)
+    async with ctx.db.write() as conn:
+        people = [await create_account(conn, f"user{i}", f"user{i}@example.org", "correct horse battery") for i in range(8)]
+        author = people[0]
+        status_id = await posting.post_status(conn, author, posting.Draft("A status page worth reading #bench"), **kw)
+        for i, who in enumerate(people[1:4]):
+            await posting.post_status(conn, who, posting.Draft(f"@user0 reply {i}", in_reply_to_id=status_id), **kw)
+        root = await posting.post_status(conn, author, posting.Draft("The root of a long thread"), **kw)
+        parents = [root]
+        for i in range(thread_size - 1):
+            who = people[i % len(people)]
+            parent = parents[(i * 7) % len(parents)]  # a tree: replies spread over earlier posts
+            draft = posting.Draft(f"Reply number {i} in the thread", in_reply_to_id=parent)
+            parents.append(await posting.post_status(conn, who, draft, **kw))
+        secret = await sessions.start_session(conn, people[5])
+    return status_id, root, secret
+
+
+async def timed(http, path: str, n: int, cookies: dict | None = None) -> list[float]:
+    """Milliseconds per GET of a page, n times after a few warm-up requests."""
+    for _ in range(min(5, n)):
+        r = await http.get(path, cookies=cookies)
+        assert r.status_code == 200, r.status_code
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        r = await http.get(path, cookies=cookies)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def summary(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"
+
+
+def lcp(url: str, loads: int) -> list[float]:
+    """Largest contentful paint in milliseconds, one fresh context per load."""
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        for _ in range(loads):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(url, wait_until="load")
+            value = page.evaluate("""() => new Promise(resolve => {
+                new PerformanceObserver(list => { const e = list.getEntries(); resolve(e[e.length - 1].startTime); })
+                  .observe({type: 'largest-contentful-paint', buffered: true});
+            })""")
+            out.append(value)
+            context.close()
+        browser.close()
+    return out
+
+
+async def main(requests: int, thread_size: int, loads: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        settings = Settings(data_dir=data, domain="bench.local", secret_key="bench", rate_limits_enabled=False,
+                            run_jobs_in_process=False)
+        await asyncio.to_thread(migrate, settings.effective_database_url)
+        ctx = build_context(settings)
+        app = create_app(settings, run_migrations=False, context=ctx)
+        started = time.perf_counter()
+        status_id, root, secret = await seed(ctx, thread_size)
+        print(f"seeded {thread_size + 4} statuses in {time.perf_counter() - started:.1f} s")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+            page = f"/@user0/{status_id}"
+            print(f"status page, anonymous:    {summary(await timed(http, page, requests))}")
+            print(f"status page, signed in:    {summary(await timed(http, page, requests, {'ts_session': secret}))}")
+            api = [a + b for a, b in zip(await timed(http, f"/api/v1/statuses/{status_id}", requests),
+                                         await timed(http, f"/api/v1/statuses/{status_id}/context", requests))]
+            print(f"its JSON twin (status + context): {summary(api)}")
+            thread = await timed(http, f"/@user0/{root}", max(5, requests // 20))
+            body = (await http.get(f"/@user0/{root}")).text
+            print(f"{thread_size}-post thread page: {summary(thread)}; {body.count('<article')} articles, "
+                  f"{len(body) // 1024} KB HTML, {len(gzip.compress(body.encode())) // 1024} KB gzipped")
+        await ctx.db.dispose()
+        port = free_port()
+        server = subprocess.Popen([str(BIN / "townsquare"), "serve", "--port", str(port), "--data-dir", str(data)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env={"PATH": "/usr/bin:/bin", "TOWNSQUARE_SECRET_KEY": "bench",
+                                       "TOWNSQUARE_DOMAIN": "bench.local", "TOWNSQUARE_RATE_LIMITS_ENABLED": "false"})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(url + "/api/v1/instance", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            paints = await asyncio.to_thread(lcp, f"{url}/@user0/{status_id}", loads)
+            print(f"status page LCP in headless Chromium: {summary(paints)}")
+            paints = await asyncio.to_thread(lcp, f"{url}/@user0/{root}", max(1, loads // 2))
+            print(f"{thread_size}-post thread LCP: {summary(paints)}")
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--thread", type=int, default=600)
+    parser.add_argument("--loads", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.thread, args.loads))

@@ -1,0 +1,94 @@
+"""Browser sessions: each one is an access token of the built-in web app, so signing out revokes it like any token."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townsquare.core.clock import now
+from townsquare.core.errors import ApiError, unprocessable
+from townsquare.domain.models import Account
+from townsquare.services import auth
+from townsquare.services.accounts import create_account
+from townsquare.storage import accounts as account_store
+from townsquare.storage.tables import accounts, oauth_apps, oauth_tokens
+
+WEB_CLIENT_ID = "townsquare-web"
+WEB_APP_NAME = "Web"
+SESSION_SCOPES = ["read", "write", "follow", "push"]
+
+
+async def web_app_id(conn: AsyncConnection) -> int:
+    """Return the id of the built-in web app (created on first use), the app every browser session belongs to."""
+    row = (await conn.execute(select(oauth_apps.c.id).where(oauth_apps.c.client_id == WEB_CLIENT_ID))).first()
+    if row is not None:
+        return row.id
+    values = await auth.create_app(conn, WEB_APP_NAME, [auth.OOB], SESSION_SCOPES, None)
+    await conn.execute(update(oauth_apps).where(oauth_apps.c.id == values["id"]).values(client_id=WEB_CLIENT_ID))
+    return values["id"]
+
+
+async def start_session(conn: AsyncConnection, account: Account) -> str:
+    """Issue a session token for an account and return its secret (kept only in the browser's cookie)."""
+    secret, _ = await auth.issue_token(conn, await web_app_id(conn), account.id, SESSION_SCOPES)
+    return secret
+
+
+async def sign_in(conn: AsyncConnection, login: str, password: str) -> tuple[str, Account]:
+    """Check a login and password and start a session; a suspended account may sign in to read and appeal its warning."""
+    account = await account_store.by_login(conn, login or "")
+    if account is None or not auth.verify_password(account.password_hash, password or ""):
+        raise ApiError(401, "Invalid username, e-mail or password.")
+    if account.disabled_at is not None:
+        raise ApiError(403, "Your login is currently disabled.")
+    return await start_session(conn, account), account
+
+
+async def sign_up(conn: AsyncConnection, mode: str, username: str, email: str, password: str,
+                  reason: str | None, agreed: bool) -> tuple[str, Account]:
+    """Create an account as the registrations mode allows (open, approval, closed) and start its session."""
+    if mode == "closed":
+        raise ApiError(403, "Registrations are closed on this server.")
+    if not agreed:
+        raise unprocessable("Agreement must be accepted")
+    if mode == "approval" and not (reason or "").strip():
+        raise unprocessable("Reason can't be blank")
+    account = await create_account(conn, username, email, password, approved=mode == "open", reason=reason)
+    return await start_session(conn, account), account
+
+
+async def session_account(conn: AsyncConnection, secret: str | None) -> tuple[int, Account] | None:
+    """Return (token id, account) of a live session secret, or None for an unknown, revoked or foreign token."""
+    if not secret:
+        return None
+    row = await auth.lookup_token(conn, secret)
+    if row is None or row.account_id is None:
+        return None
+    account = await account_store.get(conn, row.account_id)
+    return (row.id, account) if account is not None else None
+
+
+async def sign_out(conn: AsyncConnection, secret: str) -> None:
+    """End a session: its token is revoked, so the cookie is worthless even if copied."""
+    await auth.revoke_token(conn, secret)
+
+
+async def change_password(conn: AsyncConnection, account: Account, current: str, new: str, keep_token_id: int) -> None:
+    """Change a password after checking the current one, and revoke every other token of the account."""
+    if not auth.verify_password(account.password_hash, current or ""):
+        raise unprocessable("Current password is invalid")
+    if len(new or "") < 8:
+        raise unprocessable("Password is too short (minimum is 8 characters)")
+    if len(new) > 72 * 4:
+        raise unprocessable("Password is too long")
+    await conn.execute(update(accounts).where(accounts.c.id == account.id).values(password_hash=auth.hash_password(new)))
+    await conn.execute(update(oauth_tokens).where(and_(
+        oauth_tokens.c.account_id == account.id, oauth_tokens.c.id != keep_token_id, oauth_tokens.c.revoked_at.is_(None)))
+        .values(revoked_at=now()))
+
+
+def new_csrf_seed() -> str:
+    """A random value for the CSRF cookie."""
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,99 @@
+"""Rendering pages: the Jinja2 environment, the security headers every page carries, and small filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from townsquare.api.deps import ctx_of
+from townsquare.core.clock import aware
+from townsquare.core.html import strip_tags
+from townsquare.web.assets import script_urls
+from townsquare.web.session import CSRF_FIELD, attach_csrf_cookie, csrf_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+# No inline script or style anywhere: scripts and styles come only from this origin's files.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+FORM_ACTION = "; form-action 'self'"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return aware(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _iso(value: datetime | None) -> str:
+    return aware(value).isoformat() if value is not None else ""
+
+
+def _excerpt(html: str, length: int = 80) -> str:
+    text = " ".join(strip_tags(html or "").split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _name(account) -> str:
+    return (account.display_name or account.username) if account is not None else ""
+
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True,
+                  lstrip_blocks=True)
+env.filters.update(when=_when, iso=_iso, excerpt=_excerpt, name=_name, trusted=Markup)
+
+
+def security_headers(response: Response, *, form_action: bool = True) -> Response:
+    """Add the Content-Security-Policy and the other protective headers to a response."""
+    response.headers["Content-Security-Policy"] = CSP + (FORM_ACTION if form_action else "")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def csrf_field(request: Request) -> Markup:
+    """The hidden CSRF input every form carries."""
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{csrf_token(request)}">')
+
+
+def render_macro(request: Request, name: str, *args) -> str:
+    """Render one macro of _macros.html alone (a fragment for htmx to swap in)."""
+    return str(getattr(env.get_template("_macros.html").module, name)(*args))
+
+
+def render_html(request: Request, template: str, **context) -> str:
+    """Render a template with what every page knows: the viewer, the CSRF token, the site and its scripts."""
+    ctx = ctx_of(request)
+    viewer = getattr(request.state, "web_viewer", None)
+    return env.get_template(template).render(
+        request=request, viewer=viewer, me=viewer.account if viewer is not None else None, site=ctx.settings,
+        csrf=csrf_field(request), scripts=script_urls(), path=request.url.path, **context)
+
+
+def page(request: Request, template: str, status: int = 200, headers: dict | None = None, *,
+         form_action: bool = True, **context) -> HTMLResponse:
+    """A full HTML response for a template, with the security headers and the CSRF cookie."""
+    response = HTMLResponse(render_html(request, template, **context), status_code=status, headers=headers)
+    attach_csrf_cookie(request, response)
+    viewer = getattr(request.state, "web_viewer", None)
+    if viewer is not None and viewer.account is not None:
+        response.headers["Cache-Control"] = "private, no-store"
+    return security_headers(response, form_action=form_action)
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether htmx asked for a fragment (only then is a partial answer sent)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def back(request: Request, fallback: str = "/", form: dict | None = None) -> Response:
+    """After a form without JavaScript: see-other back to where it was sent from (same site only)."""
+    target = str((form or {}).get("next") or "") or fallback
+    if not target.startswith("/") or target.startswith("//"):
+        target = fallback
+    return security_headers(RedirectResponse(target, status_code=303))

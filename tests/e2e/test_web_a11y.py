@@ -1,0 +1,93 @@
+"""axe-core on every page route, signed out and signed in, in the light and the dark theme: no violations at all."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import AXE, chromium, make_admin, screenshot  # noqa: F401  (the shared browser fixture)
+from tests.e2e.test_web_browser import post, sign_in, sign_up
+
+JS_BUDGET = 20 * 1024  # gzipped bytes of script on any page but a Space page
+
+
+def _violations(page) -> list[dict]:
+    # Every rule axe has, at every impact level (best practices too), not only the WCAG A/AA tags.
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+
+
+@pytest.fixture(scope="module")
+def site(chromium, live_server):
+    """A small populated site: an author with a post, a reply, a hashtag, a notification and a report; and a moderator."""
+    tag = uuid.uuid4().hex[:6]
+    names = {"author": f"axa_{tag}", "fan": f"axf_{tag}", "mod": f"axm_{tag}", "tag": tag}
+    make_admin(live_server, names["mod"])
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_up(page, live_server.url, names["author"])
+    post(page, f"Accessible #{tag} post", warning="a warning")
+    fan = chromium.new_context()
+    fp = fan.new_page()
+    sign_up(fp, live_server.url, names["fan"])
+    fp.goto(f"{live_server.url}/@{names['author']}")
+    fp.get_by_role("button", name="Follow").click()
+    expect(fp.get_by_role("button", name="Unfollow")).to_be_visible()
+    link = fp.get_by_role("article").first.get_by_role("link", name=re.compile("UTC"))
+    names["status"] = link.get_attribute("href")
+    fp.goto(live_server.url + names["status"])
+    fp.get_by_label("Your reply").fill("a reply")
+    fp.get_by_role("button", name="Reply", exact=True).click()
+    fp.goto(f"{live_server.url}{names['status']}/report")
+    fp.get_by_role("button", name="Send report").click()
+    fan.close()
+    context.close()
+    return names
+
+
+def _routes(names: dict, signed_in: bool) -> list[str]:
+    common = ["/", "/public", "/public/local", f"/tags/{names['tag']}", f"/@{names['author']}",
+              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page"]
+    if not signed_in:
+        return [*common, "/auth/sign_in", "/auth/sign_up"]
+    return [*common, "/notifications", "/notifications?type=follow", "/settings", "/admin", "/admin?resolved=1",
+            f"/@{names['author']}/report", f"{names['status']}/report"]
+
+
+def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live_server, site):
+    found = {}
+    for signed_in in (False, True):
+        # axe is injected as a script, which our own CSP would refuse: only this test bypasses it.
+        context = chromium.new_context(color_scheme="light", bypass_csp=True)
+        page = context.new_page()
+        if signed_in:
+            sign_in(page, live_server.url, site["mod"])  # a moderator sees every page, /admin included
+        for route in _routes(site, signed_in):
+            page.goto(live_server.url + route)
+            page.add_script_tag(path=str(AXE))
+            for scheme in ("light", "dark"):  # the same page in both themes (prefers-color-scheme)
+                page.emulate_media(color_scheme=scheme)
+                violations = _violations(page)
+                if violations:
+                    found[f"{scheme} {'in' if signed_in else 'out'} {route}"] = violations
+            if signed_in and route == site["status"]:
+                screenshot(page, "status-dark")
+        context.close()
+    assert found == {}
+
+
+def test_script_shipped_stays_within_budget(live_server):
+    html = httpx.get(live_server.url + "/public/local").text
+    sources = re.findall(r'<script src="([^"]+)"', html)
+    assert any("htmx" in s for s in sources), "htmx is installed by the test command (scripts/install-assets)"
+    total = sum(len(gzip.compress(httpx.get(live_server.url + s).content, 9)) for s in sources)
+    print(f"JavaScript on a page: {total} bytes gzipped from {len(sources)} files")
+    assert total <= JS_BUDGET
