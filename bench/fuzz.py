@@ -52,6 +52,7 @@ class Report:
     from_reference: int = 0  # write operations whose parameters came from the reference OpenAPI
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    unsendable: int = 0  # generated cases the HTTP client cannot encode (e.g. a number as a multipart file)
 
 
 def _free_port() -> int:
@@ -209,6 +210,10 @@ def fuzz(base_url: str, token: str | None, examples: int, *, randomize: bool = F
                     except httpx.HTTPError as exc:
                         report.failures.append(f"{operation.label}: transport error {exc!r}")
                         return
+                    except (TypeError, AttributeError, ValueError):
+                        # httpx refuses to encode it (a number where a multipart file goes): nothing was sent.
+                        report.unsendable += 1
+                        return
                     report.statuses[response.status_code] += 1
                     if response.status_code >= 500:
                         report.failures.append(f"{operation.label}: {response.status_code} for {kwargs.get('url')} "
@@ -253,6 +258,7 @@ def main() -> None:
     print(f"examples sent:    {report.examples} ({args.examples} positive + {args.examples} negative max per operation)")
     print(f"status codes:     {dict(sorted(report.statuses.items()))}")
     print(f"failures:         {len(report.failures)}")
+    print(f"not sendable:     {report.unsendable} (cases the HTTP client cannot encode)")
     for failure in report.failures:
         print(f"  - {failure}")
     if log and "Traceback" in log:

@@ -37,7 +37,9 @@ def test_schemathesis_finds_no_server_errors():
     assert report.write_operations > 60 and report.from_reference > 15
     assert report.examples > 2 * report.operations
     assert report.failures == []
-    assert sum(report.statuses.values()) == report.examples
+    # Every case got an answer, but the few the HTTP client cannot encode (a number as a multipart file).
+    assert sum(report.statuses.values()) + report.unsendable == report.examples
+    assert report.unsendable * 20 < report.examples
     assert "Traceback" not in log, log[-3000:]
 
 
