@@ -86,7 +86,7 @@ async def test_processing_media_cannot_be_attached_and_video_is_not_mixed(server
     r = await post(alice, status="a clip", **{"media_ids[]": [clip.json()["id"]]})
     assert r.status_code == 200
     m = r.json()["media_attachments"][0]
-    assert m["meta"]["original"]["frame_rate"] == "24" and m["meta"]["original"]["duration"] > 0.5
+    assert m["meta"]["original"]["frame_rate"] == "24/1" and m["meta"]["original"]["duration"] > 0.5
     assert m["preview_url"] and max(m["meta"]["small"]["width"], m["meta"]["small"]["height"]) <= 640
     data = (await fetch(server, m["url"])).content
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", "-"], input=data,
