@@ -86,7 +86,7 @@ async def test_processing_media_cannot_be_attached_and_video_is_not_mixed(server
     r = await post(alice, status="a clip", **{"media_ids[]": [clip.json()["id"]]})
     assert r.status_code == 200
     m = r.json()["media_attachments"][0]
-    assert m["meta"]["original"]["frame_rate"] == "24" and m["meta"]["original"]["duration"] > 0.5
+    assert m["meta"]["original"]["frame_rate"] == "24/1" and m["meta"]["original"]["duration"] > 0.5
     assert m["preview_url"] and max(m["meta"]["small"]["width"], m["meta"]["small"]["height"]) <= 640
     data = (await fetch(server, m["url"])).content
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", "-"], input=data,
@@ -165,3 +165,27 @@ async def test_deleting_a_status_or_purging_an_account_removes_files(server):
     assert await stored_files(server) == []
     async with server.ctx.db.read() as conn:
         assert (await conn.execute(select(func.count()).select_from(media_attachments))).scalar_one() == 0
+
+
+async def test_streaming_payloads_carry_media_and_the_media_channels(server):
+    from townsquare.api.stream_render import render
+    from townsquare.domain.models import Status, Viewer
+    from townsquare.storage.db import OUTBOX
+    from townsquare.timelines import events
+
+    alice, bob = await server.user("alice"), await server.user("bob")
+    with_media = (await post(alice, status="pic", **{"media_ids[]": [(await picture(alice, "alt"))["id"]]})).json()
+    plain = (await post(alice, status="words")).json()
+    await server.settle()
+    async with server.ctx.db.read() as conn:
+        channels = {}
+        for s in (with_media, plain):
+            row = (await conn.execute(select(statuses).where(statuses.c.id == int(s["id"])))).first()
+            await events.publish_new_status(conn, Status.from_row(row))
+            channels[s["id"]] = {channel for channel, _ in conn.info.pop(OUTBOX, [])}
+        viewer = Viewer(account=await account_store.get(conn, int(bob.id)), scopes=frozenset({"read"}))
+    assert {"timeline:public:media", "timeline:public:local:media"} <= channels[with_media["id"]]
+    assert not any(c.endswith(":media") for c in channels[plain["id"]])
+    event, payload = await render(server.ctx, viewer, "public:media", {"event": "update", "status_id": with_media["id"]})
+    shown = json.loads(payload)
+    assert event == "update" and shown["media_attachments"][0]["description"] == "alt"

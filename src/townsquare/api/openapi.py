@@ -76,6 +76,10 @@ PARAMETERS: dict[tuple[str, str], dict[str, dict]] = {
     ("get", "/api/v1/followed_tags"): {"query": PAGE},
     ("get", "/api/v1/directory"): {"query": {"offset": I, "limit": I, "order": S, "local": B}},
     **POLL_PARAMETERS,
+    # Media: the file itself comes as multipart `file` (and `thumbnail`); these are the other fields.
+    ("post", "/api/v1/media"): {"body": {"description": S, "focus": S}},
+    ("post", "/api/v2/media"): {"body": {"description": S, "focus": S}},
+    ("put", "/api/v1/media/{media_id}"): {"body": {"description": S, "focus": S}},
 }
 
 

@@ -16,7 +16,8 @@ SMALL_PIXELS = 230_400  # the small version (640x360)
 VIDEO_MATRIX_LIMIT = 8_294_400
 VIDEO_FRAME_RATE_LIMIT = 120
 DESCRIPTION_LIMIT = 1500
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif")
+# HEIC/HEIF are recognised but refused: the Pillow wheel has no HEIF decoder (pillow-heif would bring one).
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/ogg")
 AUDIO_TYPES = ("audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg", "audio/wave", "audio/wav", "audio/flac",
                "audio/webm")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from dataclasses import dataclass
 
 import blurhash
@@ -57,7 +58,9 @@ def size_meta(width: int, height: int) -> dict:
 def open_checked(data: bytes) -> Image.Image:
     """Open an image lazily and refuse it by its header's dimensions, before any pixel is decoded."""
     try:
-        im = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused just below, with its size
+            im = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"Validation failed: File could not be read as an image ({exc.__class__.__name__})") from None
     except Image.DecompressionBombError:

@@ -95,7 +95,7 @@ async def upload_media(db, store: MediaStore, account_id: int, file: BinaryIO, *
     point = parse_focus(focus)
     sniffed = sniff(_read_head(file))
     if sniffed is None:
-        raise MediaError("Validation failed: File type is not supported (images: JPEG, PNG, GIF, WebP, HEIC, AVIF; "
+        raise MediaError("Validation failed: File type is not supported (images: JPEG, PNG, GIF, WebP, AVIF; "
                          "video: MP4, MOV, WebM; audio: MP3, AAC, M4A, Ogg, WAV, FLAC)")
     size = _size(file)
     limit = IMAGE_SIZE_LIMIT if sniffed.kind == "image" else VIDEO_SIZE_LIMIT

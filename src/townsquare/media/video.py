@@ -176,12 +176,18 @@ def process_video(src: Path, workdir: Path, *, gif: bool = False) -> ProcessedAV
     done = probe(dst)
     preview, small, blur = preview_from_frame(first_frame(dst))
     original = {"width": done.width, "height": done.height, "size": f"{done.width}x{done.height}",
-                "aspect": round(done.width / done.height, 6), "frame_rate": str(done.rate),
+                "aspect": round(done.width / done.height, 6), "frame_rate": _fraction(done.rate),
                 "duration": round(done.duration, 3), "bitrate": done.bitrate}
     return ProcessedAV(type="gifv" if silent else "video", path=dst, ext="mp4", mime="video/mp4",
                        meta={"original": original, "small": small, "length": _length(done.duration),
                              "fps": round(float(done.rate or 0)), "duration": round(done.duration, 3)},
                        preview=preview, blurhash=blur)
+
+
+def _fraction(rate: Fraction | None) -> str:
+    """A frame rate as Mastodon writes it ("30/1", "30000/1001")."""
+    rate = Fraction(rate or 0)
+    return f"{rate.numerator}/{rate.denominator}"
 
 
 def _length(seconds: float) -> str:
