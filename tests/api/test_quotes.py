@@ -146,3 +146,13 @@ async def test_streamed_quote_of_a_followers_only_post_shows_it_to_followers(ser
     event, payload = await stream_render.render(server.ctx, viewer, "user", {"event": "update", "status_id": quote["id"]})
     streamed = json.loads(payload)
     assert streamed["quote"]["state"] == "accepted" and streamed["quote"]["quoted_status"]["id"] == private["id"]
+
+
+async def test_editing_a_quoted_post_tells_the_quoters(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    original = await post(alice, "first draft")
+    quote = (await _quote(bob, original["id"])).json()
+    await alice.put(f"/api/v1/statuses/{original['id']}", data={"status": "second draft"})
+    notes = (await bob.get("/api/v1/notifications", params={"types[]": "quoted_update"})).json()
+    assert [(n["type"], n["status"]["id"], n["account"]["id"]) for n in notes] == [("quoted_update", quote["id"], alice.id)]
+    assert "second draft" in (await bob.get(f"/api/v1/statuses/{quote['id']}")).json()["quote"]["quoted_status"]["content"]

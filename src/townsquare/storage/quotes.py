@@ -52,6 +52,13 @@ async def quoting_ids(conn: AsyncConnection, quoted_status_id: int, page: Page) 
     return [r[0] for r in ordered((await conn.execute(apply(query, quotes.c.id, page))).all(), page)]
 
 
+async def quoters(conn: AsyncConnection, quoted_status_id: int) -> list[tuple[int, int]]:
+    """(quoting status id, its author) of every accepted quote of a status."""
+    rows = await conn.execute(select(quotes.c.status_id, quotes.c.account_id).where(and_(
+        quotes.c.quoted_status_id == quoted_status_id, quotes.c.state == "accepted")))
+    return [(r[0], r[1]) for r in rows]
+
+
 Hydrate = Callable[[AsyncConnection, list, "int | None"], Awaitable[list[Status]]]
 
 
