@@ -138,6 +138,7 @@ async def test_hidden_totals_until_the_end_and_end_notifications(server):
     for user in (alice, bob):
         notes = (await user.get("/api/v1/notifications", params={"types[]": "poll"})).json()
         assert [(n["type"], n["status"]["id"], n["account"]["id"]) for n in notes] == [("poll", status["id"], alice.id)]
+        assert_entity("Notification", notes[0])
     assert (await carol.get("/api/v1/notifications", params={"types[]": "poll"})).json() == []
     async with server.ctx.db.write() as conn:  # the job running again (a retry) announces nothing twice
         from townsquare.services.polls import end_poll
