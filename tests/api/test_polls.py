@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
 from tests.api.conftest import assert_error, post
 from tests.api.mastodon_schema import assert_entity
+from townsquare.api import stream_render
 from townsquare.core.clock import now
+from townsquare.domain.models import Viewer
+from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import jobs, polls, statuses
 from townsquare.timelines import events
 
@@ -134,6 +138,7 @@ async def test_hidden_totals_until_the_end_and_end_notifications(server):
     for user in (alice, bob):
         notes = (await user.get("/api/v1/notifications", params={"types[]": "poll"})).json()
         assert [(n["type"], n["status"]["id"], n["account"]["id"]) for n in notes] == [("poll", status["id"], alice.id)]
+        assert_entity("Notification", notes[0])
     assert (await carol.get("/api/v1/notifications", params={"types[]": "poll"})).json() == []
     async with server.ctx.db.write() as conn:  # the job running again (a retry) announces nothing twice
         from townsquare.services.polls import end_poll
@@ -186,3 +191,15 @@ async def test_a_vote_publishes_status_update(server):
     finally:
         await subscription.close()
     assert message == {"event": "status.update", "status_id": status["id"]}
+
+
+async def test_streamed_status_carries_the_subscribers_own_vote(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    status = await _poll_status(alice)
+    await bob.post(f"/api/v1/polls/{status['poll']['id']}/votes", data={"choices[]": ["1"]})
+    message = {"event": "status.update", "status_id": status["id"]}
+    async with server.ctx.db.read() as conn:
+        viewer = Viewer(account=await account_store.get(conn, int(bob.id)), scopes=frozenset({"read"}))
+    event, payload = await stream_render.render(server.ctx, viewer, "user", message)
+    poll = json.loads(payload)["poll"]
+    assert event == "status.update" and poll["voted"] is True and poll["own_votes"] == [1] and poll["votes_count"] == 1

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from tests.api.conftest import assert_error, post
 from tests.api.mastodon_schema import assert_entity, assert_status
+from townsquare.api import stream_render
+from townsquare.domain.models import Viewer
+from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import quotes, statuses
 
 
@@ -129,3 +134,25 @@ async def test_edit_changes_the_policy(server):
     assert edited["quote_approval"]["automatic"] == []
     assert_error(await _quote(bob, original["id"]), 422)
     assert await _count(server, statuses) == 1
+
+
+async def test_streamed_quote_of_a_followers_only_post_shows_it_to_followers(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    await bob.post(f"/api/v1/accounts/{alice.id}/follow")
+    private = await post(alice, "for followers", visibility="private")
+    quote = (await _quote(alice, private["id"], "quoting myself")).json()
+    async with server.ctx.db.read() as conn:
+        viewer = Viewer(account=await account_store.get(conn, int(bob.id)), scopes=frozenset({"read"}))
+    event, payload = await stream_render.render(server.ctx, viewer, "user", {"event": "update", "status_id": quote["id"]})
+    streamed = json.loads(payload)
+    assert streamed["quote"]["state"] == "accepted" and streamed["quote"]["quoted_status"]["id"] == private["id"]
+
+
+async def test_editing_a_quoted_post_tells_the_quoters(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    original = await post(alice, "first draft")
+    quote = (await _quote(bob, original["id"])).json()
+    await alice.put(f"/api/v1/statuses/{original['id']}", data={"status": "second draft"})
+    notes = (await bob.get("/api/v1/notifications", params={"types[]": "quoted_update"})).json()
+    assert [(n["type"], n["status"]["id"], n["account"]["id"]) for n in notes] == [("quoted_update", quote["id"], alice.id)]
+    assert "second draft" in (await bob.get(f"/api/v1/statuses/{quote['id']}")).json()["quote"]["quoted_status"]["content"]

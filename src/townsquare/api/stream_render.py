@@ -17,14 +17,15 @@ from sqlalchemy import and_, exists, select
 
 from townsquare.api.filtering import mark
 from townsquare.api.serializers.accounts import account as render_account
+from townsquare.api.serializers.conversations import conversation as render_conversation
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Notification, Status, Viewer
 from townsquare.moderation.policy import visible_to
-from townsquare.api.serializers.conversations import conversation as render_conversation
 from townsquare.storage import accounts as account_store
 from townsquare.storage import conversations as conversation_store
+from townsquare.storage import polls as poll_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.tables import accounts, bookmarks, favourites, follows, mutes, notifications, pins, statuses
 
@@ -162,6 +163,20 @@ async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notif
     return Notification(id=row.id, type=row.type, created_at=row.created_at, account=sender, status=status)
 
 
+async def _with_own_poll_and_quote(ctx, s: Status, me: int) -> Status | None:
+    """The parts the shared copy renders as nobody in particular: this viewer's votes, and a quote hidden from strangers."""
+    shown = s.reblog or s
+    if shown.quote is not None and shown.quote.state != "accepted":
+        async with ctx.db.read() as conn:  # e.g. a quote of a followers-only post: hydrate for this viewer
+            return await status_store.get_visible(conn, s.id, me)
+    if shown.poll is None:
+        return s
+    async with ctx.db.read() as conn:
+        poll = (await poll_store.load(conn, [shown.poll.id], me)).get(shown.poll.id)
+    shown = dataclasses.replace(shown, poll=poll)
+    return dataclasses.replace(s, reblog=shown) if s.reblog is not None else shown
+
+
 def dump(data) -> str:
     """JSON-encode a payload as a string, as Mastodon's events carry it."""
     return orjson.dumps(data).decode()
@@ -215,6 +230,9 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict, filters: Filte
         return None
     personaliser = ctx.extras.setdefault("stream_personaliser", Personaliser(ctx))
     s = personalise(await personaliser.check((event, status_id), shared, me), me, shared, stream)
+    if s is None:
+        return None
+    s = await _with_own_poll_and_quote(ctx, s, me)
     if s is None:
         return None
     if event != "conversation":

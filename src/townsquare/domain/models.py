@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "moderation_warning", "space", "quote")
+NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "moderation_warning", "space", "quote", "quoted_update")
 
 READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes", "notifications", "search", "statuses")
 WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes", "notifications", "reports", "statuses")

@@ -221,6 +221,7 @@ async def edit_status(conn: AsyncConnection, viewer: Account, status_id: int, dr
     rebloggers = [r[0] for r in await conn.execute(select(statuses.c.account_id).where(statuses.c.reblog_of_id == status_id))]
     for account_id in set(rebloggers):
         await notify(conn, account_id, viewer.id, "update", status_id)
+    await quoting.notify_quoters(conn, viewer, status_id)
     await publish_status_edited(conn, Status.from_row(row), hybrid_threshold)
 
 

@@ -63,6 +63,12 @@ async def record_quote(conn: AsyncConnection, author: Account, status_id: int, q
     await notify(conn, quoted.account_id, author.id, "quote", status_id)
 
 
+async def notify_quoters(conn: AsyncConnection, author: Account, status_id: int) -> None:
+    """Tell those who quoted a status that it was edited (`quoted_update`, on their quoting status)."""
+    for quoting_id, account_id in await quote_store.quoters(conn, status_id):
+        await notify(conn, account_id, author.id, "quoted_update", quoting_id)
+
+
 async def revoke_quote(conn: AsyncConnection, viewer: Account, quoted_status_id: int, quoting_status_id: int,
                        hybrid_threshold: int = 10_000) -> None:
     """Let the quoted author withdraw their post from someone's quote; the quote then shows as revoked."""

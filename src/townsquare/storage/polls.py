@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import and_, delete, distinct, func, select, update
+from sqlalchemy import and_, delete, distinct, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware, now
@@ -89,12 +89,16 @@ async def load(conn: AsyncConnection, poll_ids: list[int], viewer_id: int | None
     return await _with_tallies(conn, rows, viewer_id)
 
 
-async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | None) -> None:
-    """Set `poll` on the statuses that have one (one query for polls, one for tallies, one for own votes)."""
+async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | None,
+                 poll_ids: dict[int, int] | None = None) -> None:
+    """Set `poll` on the statuses that have one; `poll_ids` (status id -> poll id) may come from a presence query."""
     ids = [s.id for s in items]
-    if not ids:
+    if not ids or poll_ids == {}:
         return
-    rows = (await conn.execute(select(polls).where(polls.c.status_id.in_(ids)))).all()
+    if poll_ids is None:
+        rows = (await conn.execute(select(polls).where(polls.c.status_id.in_(ids)))).all()
+    else:
+        rows = (await conn.execute(select(polls).where(polls.c.id.in_(list(poll_ids.values()))))).all()
     if not rows:
         return
     by_status = {p.status_id: p for p in (await _with_tallies(conn, rows, viewer_id)).values()}
@@ -108,24 +112,29 @@ async def _with_tallies(conn: AsyncConnection, rows: list, viewer_id: int | None
     for p in found.values():
         p.expires_at = aware(p.expires_at)
         p.tallies = [0] * len(p.options)
-    counts = await conn.execute(select(poll_votes.c.poll_id, poll_votes.c.choice, func.count())
-                                .where(poll_votes.c.poll_id.in_(ids)).group_by(poll_votes.c.poll_id, poll_votes.c.choice))
-    for poll_id, choice, n in counts:
-        p = found[poll_id]
-        if 0 <= choice < len(p.tallies):
-            p.tallies[choice] = n
-            p.votes_count += n
-    voters = await conn.execute(select(poll_votes.c.poll_id, func.count(distinct(poll_votes.c.account_id)))
-                                .where(poll_votes.c.poll_id.in_(ids)).group_by(poll_votes.c.poll_id))
-    for poll_id, n in voters:
-        found[poll_id].voters_count = n
+    # Tallies, voter counts and the viewer's own choices in one statement.
+    parts = [
+        select(literal("t").label("k"), poll_votes.c.poll_id.label("poll"), poll_votes.c.choice.label("choice"),
+               func.count().label("n")).where(poll_votes.c.poll_id.in_(ids)).group_by(poll_votes.c.poll_id, poll_votes.c.choice),
+        select(literal("v"), poll_votes.c.poll_id, literal(0), func.count(distinct(poll_votes.c.account_id)))
+        .where(poll_votes.c.poll_id.in_(ids)).group_by(poll_votes.c.poll_id),
+    ]
     if viewer_id is not None:
+        parts.append(select(literal("o"), poll_votes.c.poll_id, poll_votes.c.choice, literal(0)).where(and_(
+            poll_votes.c.poll_id.in_(ids), poll_votes.c.account_id == viewer_id)))
         for p in found.values():
             p.own_votes = []
-        mine = await conn.execute(select(poll_votes.c.poll_id, poll_votes.c.choice).where(and_(
-            poll_votes.c.poll_id.in_(ids), poll_votes.c.account_id == viewer_id)).order_by(poll_votes.c.choice))
-        for poll_id, choice in mine:
-            found[poll_id].own_votes.append(choice)
+    for kind, poll_id, choice, n in await conn.execute(union_all(*parts)):
+        p = found[poll_id]
+        if kind == "t" and 0 <= choice < len(p.tallies):
+            p.tallies[choice] = n
+            p.votes_count += n
+        elif kind == "v":
+            p.voters_count = n
+        elif kind == "o":
+            p.own_votes.append(choice)
+    if viewer_id is not None:
         for p in found.values():
+            p.own_votes.sort()
             p.voted = bool(p.own_votes) or p.account_id == viewer_id
     return found

@@ -52,26 +52,41 @@ async def quoting_ids(conn: AsyncConnection, quoted_status_id: int, page: Page) 
     return [r[0] for r in ordered((await conn.execute(apply(query, quotes.c.id, page))).all(), page)]
 
 
+async def quoters(conn: AsyncConnection, quoted_status_id: int) -> list[tuple[int, int]]:
+    """(quoting status id, its author) of every accepted quote of a status."""
+    rows = await conn.execute(select(quotes.c.status_id, quotes.c.account_id).where(and_(
+        quotes.c.quoted_status_id == quoted_status_id, quotes.c.state == "accepted")))
+    return [(r[0], r[1]) for r in rows]
+
+
 Hydrate = Callable[[AsyncConnection, list, "int | None"], Awaitable[list[Status]]]
 
 
 async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | None, hydrate: Hydrate, *,
-                 shallow: bool = False) -> None:
-    """Set quote, quotes_count and quote_current_user on statuses; quoted statuses are nested one level deep."""
+                 shallow: bool = False, counts: dict[int, int] | None = None, quoting: set[int] | None = None) -> None:
+    """Set quote, quotes_count and quote_current_user on statuses; quoted statuses are nested one level deep.
+
+    `counts` (accepted quotes per status) and `quoting` (ids of the statuses that hold a quote) come from
+    the hydrating reader's one presence query; without them they are read here.
+    """
     if not items:
         return
     ids = [s.id for s in items]
-    counts = dict((await conn.execute(select(quotes.c.quoted_status_id, func.count()).where(and_(
-        quotes.c.quoted_status_id.in_(ids), quotes.c.state == "accepted")).group_by(quotes.c.quoted_status_id))).all())
+    if counts is None:
+        counts = dict((await conn.execute(select(quotes.c.quoted_status_id, func.count()).where(and_(
+            quotes.c.quoted_status_id.in_(ids), quotes.c.state == "accepted")).group_by(quotes.c.quoted_status_id))).all())
     followed: set[int] = set()
-    if viewer_id is not None:
-        authors = list({s.account_id for s in items})
+    # Only a followers-only policy depends on who the viewer follows.
+    asking = {s.account_id for s in items if viewer_id not in (None, s.account_id) and effective_policy(s) == "followers"}
+    if asking:
         followed = {r[0] for r in await conn.execute(select(follows.c.target_account_id).where(and_(
-            follows.c.account_id == viewer_id, follows.c.target_account_id.in_(authors))))}
+            follows.c.account_id == viewer_id, follows.c.target_account_id.in_(list(asking)))))}
     for s in items:
         s.quotes_count = counts.get(s.id, 0)
         s.quote_current_user = _current_user(s, viewer_id, followed)
-    rows = (await conn.execute(select(quotes).where(quotes.c.status_id.in_(ids)))).all()
+    if quoting is not None and not quoting:
+        return
+    rows = (await conn.execute(select(quotes).where(quotes.c.status_id.in_(list(quoting) if quoting else ids)))).all()
     if not rows:
         return
     wanted = [r.quoted_status_id for r in rows if r.quoted_status_id is not None and r.state == "accepted"]
@@ -84,7 +99,7 @@ async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | No
     if not shallow and visible_rows:
         shown = {s.id: s for s in await hydrate(conn, visible_rows, viewer_id)}
     blocking: set[int] = set()
-    if viewer_id is not None:
+    if viewer_id is not None and len(visible_ids) < len(set(wanted)):  # only a hidden quoted post needs the reason
         blocking = {r[0] for r in await conn.execute(select(blocks.c.target_account_id).where(and_(
             blocks.c.account_id == viewer_id, blocks.c.target_account_id.in_([r.quoted_account_id for r in rows if r.quoted_account_id]))))}
     by_status = {}

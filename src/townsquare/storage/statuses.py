@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy import and_, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
@@ -21,6 +21,8 @@ from townsquare.storage.tables import (
     mutes,
     oauth_apps,
     pins,
+    polls,
+    quotes,
     status_tags,
     statuses,
     tags,
@@ -71,6 +73,27 @@ async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[
     for kind, value in await conn.execute(union_all(*parts)):
         marks[kind].add(value)
     return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
+
+
+async def _extras_present(conn: AsyncConnection, ids: list[int]) -> tuple[dict[int, int], set[int], dict[int, int]]:
+    """Which statuses have a poll, which quote another, and how often each is quoted: one statement for all three."""
+    parts = [
+        select(literal("p").label("k"), polls.c.status_id.label("a"), polls.c.id.label("b")).where(polls.c.status_id.in_(ids)),
+        select(literal("q"), quotes.c.status_id, quotes.c.id).where(quotes.c.status_id.in_(ids)),
+        select(literal("c"), quotes.c.quoted_status_id, func.count()).where(and_(
+            quotes.c.quoted_status_id.in_(ids), quotes.c.state == "accepted")).group_by(quotes.c.quoted_status_id),
+    ]
+    poll_ids: dict[int, int] = {}
+    quoting: set[int] = set()
+    counts: dict[int, int] = {}
+    for kind, a, b in await conn.execute(union_all(*parts)):
+        if kind == "p":
+            poll_ids[a] = b
+        elif kind == "q":
+            quoting.add(a)
+        else:
+            counts[a] = b
+    return poll_ids, quoting, counts
 
 
 async def _nested(conn: AsyncConnection, rows: list, viewer_id: int | None) -> list[Status]:
@@ -131,8 +154,9 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
         s.muted = s.account_id in muted
         s.media_attachments = media_by_status.get(s.id, [])
         s.card = cards.get(s.id)
-    await poll_store.attach(conn, everything, viewer_id)
-    await quote_store.attach(conn, everything, viewer_id, _nested, shallow=nested)
+    poll_ids, quoting, quote_counts = await _extras_present(conn, ids)
+    await poll_store.attach(conn, everything, viewer_id, poll_ids)
+    await quote_store.attach(conn, everything, viewer_id, _nested, shallow=nested, counts=quote_counts, quoting=quoting)
     for s in items:
         if s.reblog_of_id:
             s.reblog = inner.get(s.reblog_of_id)
