@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import count
 
 from townsquare.core.clock import now
 from townsquare.domain.filters import CustomFilter, FilterKeyword, FilterSet, FilterStatus, keyword_pattern, searchable_text
 from townsquare.domain.models import Status
 
 
-def _status(content: str, spoiler: str = "", account_id: int = 2, status_id: int = 10, **extra) -> Status:
-    return Status(id=status_id, account_id=account_id, text="", content=content, spoiler_text=spoiler, visibility="public",
+_ids = count(100)
+
+
+def _status(content: str, spoiler: str = "", account_id: int = 2, status_id: int | None = None, **extra) -> Status:
+    return Status(id=next(_ids) if status_id is None else status_id, account_id=account_id, text="", content=content, spoiler_text=spoiler, visibility="public",
                   sensitive=False, language=None, in_reply_to_id=None, in_reply_to_account_id=None, reblog_of_id=None,
                   replies_count=0, reblogs_count=0, favourites_count=0, created_at=now(), **extra)
 
@@ -55,10 +59,11 @@ def test_contexts_expiry_own_posts_statuses_and_reblogs():
     assert not expired and expired.match(_status("<p>word</p>"), "home") == []
     assert _set(("word", True)).match(_status("<p>word</p>", account_id=1), "home") == []  # the viewer's own post
     named = _set(statuses=(10,))
-    got = named.match(_status("<p>anything</p>"), "home")
+    got = named.match(_status("<p>anything</p>", status_id=10), "home")
     assert got[0].status_matches == [10] and got[0].keyword_matches == []
     reblog = _status("", status_id=11, account_id=3)
     reblog.reblog = _status("<p>word</p>")
+    assert _set(("word", True)).match(_status("<p>other</p>", status_id=reblog.reblog.id + 1000), "home") == []
     assert _set(("word", True)).match(reblog, "home")[0].keyword_matches == ["word"]
     hide = _set(("word", True), action="hide")
     assert hide.hides(hide.match(_status("<p>word</p>"), "home"))

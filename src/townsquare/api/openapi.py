@@ -21,6 +21,11 @@ POLL_PARAMETERS = {
     ("get", "/api/v1/conversations"): {"query": PAGE},
     ("get", "/api/v1/statuses/{status_id}/quotes"): {"query": PAGE},
 }
+FILTER_CONTEXT = {"type": "array", "items": {"type": "string", "enum": ["home", "notifications", "public", "thread", "account"]}}
+FILTER_BODY = {"title": S, "context": FILTER_CONTEXT, "filter_action": {"type": "string", "enum": ["warn", "hide", "blur"]},
+               "expires_in": I, "keywords_attributes": {"type": "array", "items": {"type": "object", "properties": {
+                   "keyword": S, "whole_word": B, "id": S, "_destroy": B}}}}
+V1_FILTER_BODY = {"phrase": S, "context": FILTER_CONTEXT, "irreversible": B, "whole_word": B, "expires_in": I}
 
 # (method, path) -> {"query": {name: schema}, "body": {name: schema}}; bodies accept JSON and form encoding alike.
 PARAMETERS: dict[tuple[str, str], dict[str, dict]] = {
@@ -70,6 +75,13 @@ PARAMETERS: dict[tuple[str, str], dict[str, dict]] = {
     ("get", "/api/v2/search"): {"query": {"q": S, "type": {"type": "string", "enum": ["accounts", "hashtags", "statuses"]},
                                           "resolve": B, "following": B, "account_id": S, "exclude_unreviewed": B,
                                           **PAGE, "offset": I}},
+    ("post", "/api/v2/filters"): {"body": FILTER_BODY},
+    ("put", "/api/v2/filters/{filter_id}"): {"body": FILTER_BODY},
+    ("post", "/api/v2/filters/{filter_id}/keywords"): {"body": {"keyword": S, "whole_word": B}},
+    ("put", "/api/v2/filters/keywords/{keyword_id}"): {"body": {"keyword": S, "whole_word": B}},
+    ("post", "/api/v2/filters/{filter_id}/statuses"): {"body": {"status_id": S}},
+    ("post", "/api/v1/filters"): {"body": V1_FILTER_BODY},
+    ("put", "/api/v1/filters/{filter_id}"): {"body": V1_FILTER_BODY},
     ("get", "/api/v1/markers"): {"query": {"timeline[]": A}},
     ("post", "/api/v1/markers"): {"body": {"home": {"type": "object", "properties": {"last_read_id": S}},
                                            "notifications": {"type": "object", "properties": {"last_read_id": S}}}},

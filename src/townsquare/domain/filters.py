@@ -20,6 +20,7 @@ _TAG = re.compile(r"<[^>]*>")
 _BREAK = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.IGNORECASE)
 _WORD_START = re.compile(r"^\w")
 _WORD_END = re.compile(r"\w$")
+MEMO_SIZE = 2048
 
 
 @dataclass
@@ -109,6 +110,7 @@ class FilterSet:
         self.owner_id = owner_id
         self.filters = [f for f in filters if not f.expired(at)]
         self._by_context: dict[str, tuple] = {}
+        self._memo: dict[tuple, list[FilterMatch]] = {}  # a read path may ask twice (drop, then mark)
 
     def __bool__(self) -> bool:
         return bool(self.filters)
@@ -135,6 +137,15 @@ class FilterSet:
         chosen, combined, by_status = self._for(context)
         if not chosen:
             return []
+        key = (context, shown.id, shown.edited_at)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = self._match(shown, chosen, combined, by_status)
+        return found
+
+    def _match(self, shown, chosen, combined, by_status) -> list[FilterMatch]:
         named = {f.id for f in by_status.get(shown.id, [])}
         text = None
         if combined is not None:
