@@ -72,6 +72,10 @@ async def test_redirects_are_capped_oversize_pages_and_slow_servers_refused(site
     with pytest.raises(FetchRefused):
         await fetch(f"{site.url}/slow?s=3", policy)
     assert time.monotonic() - started < 2.5  # the read timeout, not the server, ended it
+    started = time.monotonic()
+    with pytest.raises(FetchRefused):
+        await fetch(f"{site.url}/trickle", policy)
+    assert time.monotonic() - started < 5  # the whole fetch's deadline (2 x timeout), not the 10 s trickle
 
 
 def test_first_link_skips_mentions_and_hashtags():
