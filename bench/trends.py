@@ -139,6 +139,7 @@ def main() -> None:
             name = f"townsquare_bench_{uuid.uuid4().hex[:6]}"
 
             async def admin(sql: str) -> None:
+                """Run one statement on the PostgreSQL server."""
                 conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
                 await conn.execute(sql)
                 await conn.close()

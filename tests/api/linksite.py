@@ -78,6 +78,18 @@ class LinkSite:
                 elif url.path == "/slow":
                     time.sleep(float(query.get("s", ["3"])[0]))
                     self._send(200, PLAIN.encode())
+                elif url.path == "/trickle":  # a byte every 0.2 s: never idle long enough for a read timeout
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    try:
+                        for _ in range(50):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                 elif url.path == "/redirect":
                     self._send(302, b"", headers={"Location": query["to"][0]})
                 elif url.path.startswith("/chain/"):
@@ -86,7 +98,11 @@ class LinkSite:
                 else:
                     self._send(404, b"not here")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # clients hanging up on big pages is the point
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

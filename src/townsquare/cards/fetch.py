@@ -113,9 +113,11 @@ async def fetch(url: str, policy: FetchPolicy, accept: str = "text/html,applicat
     timeout = httpx.Timeout(policy.timeout, connect=policy.timeout, read=policy.timeout)
     current = httpx.URL(url)
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()) as client:
+        # One deadline for the whole chain too: a server trickling bytes or redirecting slowly cannot hold the job.
+        async with asyncio.timeout(policy.timeout * 2), \
+                httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()) as client:
             for _hop in range(policy.max_redirects + 1):
-                response, body = await asyncio.wait_for(_one_hop(client, current, policy, accept), policy.timeout * 3)
+                response, body = await _one_hop(client, current, policy, accept)
                 if response.status_code in REDIRECT_CODES:
                     location = response.headers.get("location")
                     if not location:

@@ -39,6 +39,7 @@ class _HeadReader(HTMLParser):
         self._title: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        """Read html lang, meta tags, the title's start and the oEmbed link."""
         a = {k.lower(): (v or "") for k, v in attrs}
         if tag == "html" and a.get("lang"):
             self.out.language = a["lang"][:16]
@@ -54,14 +55,17 @@ class _HeadReader(HTMLParser):
                 self.out.oembed_url = self.out.oembed_url or a["href"]
 
     def handle_endtag(self, tag):
+        """Note the end of the title."""
         if tag == "title":
             self._in_title = False
 
     def handle_data(self, data):
+        """Collect the title's text."""
         if self._in_title:
             self._title.append(data)
 
     def close(self):
+        """Finish parsing and settle the title's whitespace."""
         super().close()
         self.out.title = " ".join("".join(self._title).split())
 

@@ -33,6 +33,7 @@ class _Links(HTMLParser):
         self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        """Keep the href of an <a> that is neither a mention nor a hashtag."""
         a = dict(attrs)
         classes = (a.get("class") or "").split()
         if tag == "a" and a.get("href") and "mention" not in classes and "hashtag" not in classes and a.get("rel") != "tag":

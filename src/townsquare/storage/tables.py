@@ -629,15 +629,19 @@ status_preview_cards = Table(
 )
 
 # Trend scores, rewritten by the periodic refresh; max_score/max_score_at keep a peak decaying between runs.
-tag_trends = Table(
-    "tag_trends",
-    metadata,
-    Column("tag_id", BigInteger, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    Column("score", Float, nullable=False, default=0.0),
-    Column("max_score", Float, nullable=False, default=0.0),
-    Column("max_score_at", TS, nullable=True),
-    Index(None, "score"),
-)
+def _peaked_trend(name: str, key: str, target: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(key, BigInteger, ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True),
+        Column("score", Float, nullable=False, default=0.0),
+        Column("max_score", Float, nullable=False, default=0.0),
+        Column("max_score_at", TS, nullable=True),
+        Index(None, "score"),
+    )
+
+
+tag_trends = _peaked_trend("tag_trends", "tag_id", "tags")
 
 status_trends = Table(
     "status_trends",
@@ -649,15 +653,7 @@ status_trends = Table(
     Index(None, "score"),
 )
 
-link_trends = Table(
-    "link_trends",
-    metadata,
-    Column("preview_card_id", BigInteger, ForeignKey("preview_cards.id", ondelete="CASCADE"), primary_key=True),
-    Column("score", Float, nullable=False, default=0.0),
-    Column("max_score", Float, nullable=False, default=0.0),
-    Column("max_score_at", TS, nullable=True),
-    Index(None, "score"),
-)
+link_trends = _peaked_trend("link_trends", "preview_card_id", "preview_cards")
 
 web_push_subscriptions = Table(
     "web_push_subscriptions",

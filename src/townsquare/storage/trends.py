@@ -74,30 +74,43 @@ async def daily_tag_uses(conn: AsyncConnection, since_ms: int, until_ms: int, ta
     return _counted(await conn.execute(query))
 
 
+async def _eligible_authors(conn: AsyncConnection, status_ids: list[int]) -> dict[int, int]:
+    """Return status id -> author of those statuses that count, looked up by primary key in chunks."""
+    found: dict[int, int] = {}
+    for lo in range(0, len(status_ids), 500):
+        chunk = status_ids[lo:lo + 500]
+        rows = await conn.execute(select(statuses.c.id, statuses.c.account_id).where(statuses.c.id.in_(chunk)).where(eligible(statuses)))
+        found.update({r[0]: r[1] for r in rows})
+    return found
+
+
 async def daily_link_shares(conn: AsyncConnection, since_ms: int, until_ms: int, card_ids: list[int] | None = None) -> list[tuple[int, int, int, int]]:
     """Return (card_id, day number, shares, distinct accounts): eligible posts with the card and public reblogs of them."""
     spc = status_preview_cards
+    # Posts with a card in the window: the card rows first (by index), then their statuses by primary key;
+    # one join lets SQLite walk every public status of the window against the card rows instead.
+    posted = select(spc.c.preview_card_id, spc.c.status_id).where(_window(spc.c.status_id, since_ms, until_ms))
+    if card_ids is not None:
+        posted = posted.where(spc.c.preview_card_id.in_(card_ids))
+    pairs = [(r[0], r[1]) for r in await conn.execute(posted)]
+    authors = await _eligible_authors(conn, [sid for _, sid in pairs])
+    shares = [(card, sid, authors[sid]) for card, sid in pairs if sid in authors]
     original = statuses.alias("original")
     reblog = statuses.alias("reblog")
-    if card_ids is not None:  # a few cards: start from their statuses (any age: an old post may be reblogged today)
-        carded = _first(select(spc.c.preview_card_id, spc.c.status_id).where(spc.c.preview_card_id.in_(card_ids)), "carded")
-        reblog_source = (select(carded.c.preview_card_id, reblog.c.id, reblog.c.account_id).select_from(carded)
-                         .join(reblog, reblog.c.reblog_of_id == carded.c.status_id)
-                         .join(original, original.c.id == carded.c.status_id))
-    else:  # every card: start from the window's posts and reblogs
-        carded = _first(select(spc.c.preview_card_id, spc.c.status_id).where(_window(spc.c.status_id, since_ms, until_ms)), "carded")
-        reblog_source = (select(spc.c.preview_card_id, reblog.c.id, reblog.c.account_id).select_from(reblog)
-                         .join(spc, spc.c.status_id == reblog.c.reblog_of_id)
-                         .join(original, original.c.id == reblog.c.reblog_of_id))
-    originals = (select(carded.c.preview_card_id.label("item"), statuses.c.id.label("sid"), statuses.c.account_id.label("who"))
-                 .select_from(carded).join(statuses, statuses.c.id == carded.c.status_id)
-                 .where(_window(carded.c.status_id, since_ms, until_ms)).where(eligible(statuses)))
-    reblogs = (reblog_source.where(_window(reblog.c.id, since_ms, until_ms)).where(eligible(original))
-               .where(reblog.c.visibility == "public").where(_unsanctioned(reblog)))
-    shares = union_all(originals, reblogs).subquery()
-    day = _day_of(shares.c.sid).label("day")
-    query = select(shares.c.item, day, func.count(), func.count(distinct(shares.c.who))).group_by(shares.c.item, day)
-    return _counted(await conn.execute(query))
+    reblogs = (select(spc.c.preview_card_id, reblog.c.id, reblog.c.account_id).select_from(reblog)
+               .join(spc, spc.c.status_id == reblog.c.reblog_of_id).join(original, original.c.id == reblog.c.reblog_of_id)
+               .where(_window(reblog.c.id, since_ms, until_ms)).where(reblog.c.reblog_of_id.is_not(None))
+               .where(eligible(original)).where(reblog.c.visibility == "public").where(_unsanctioned(reblog)))
+    if card_ids is not None:
+        reblogs = reblogs.where(spc.c.preview_card_id.in_(card_ids))
+    shares += [(r[0], r[1], r[2]) for r in await conn.execute(reblogs)]
+    uses: dict[tuple[int, int], int] = {}
+    people: dict[tuple[int, int], set[int]] = {}
+    for card, sid, who in shares:
+        key = (card, sid // DAY_UNITS)
+        uses[key] = uses.get(key, 0) + 1
+        people.setdefault(key, set()).add(who)
+    return [(card, day, n, len(people[card, day])) for (card, day), n in uses.items()]
 
 
 async def popular_statuses(conn: AsyncConnection, since_ms: int, min_interactions: int) -> list:
