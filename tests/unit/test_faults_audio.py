@@ -47,6 +47,7 @@ async def test_a_dead_pipeline_is_restarted_and_numbering_goes_on_with_a_discont
     assert await _until(lambda: "seg0.ts" in _live(store, 7))
     first = hub.pipeline_of(7)
     store.failing = RuntimeError("encoder exploded")  # not a storage error: the pipeline thread dies
+    assert await _until(lambda: not first.running, timeout=10)  # dies at its next segment write
     died = time.monotonic()
     assert await _until(lambda: hub.pipeline_of(7) is not first and hub.is_running(7))
     print(f"\nFAULT room pipeline died: restarted {time.monotonic() - died:.2f} s later")
