@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.ctx = ctx
+    if ctx.audio is not None:  # a live room whose host is gone too long ends as POST /end would end it
+        ctx.audio.on_host_gone = partial(spaces.end_abandoned_room, ctx)
     # /health/ready runs every check of this list; storage reports writable or read-only and why.
     app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
     app.state.readiness_checks.append(ctx.db.health.check)

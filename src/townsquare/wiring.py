@@ -7,7 +7,6 @@ from datetime import timedelta
 from dataclasses import dataclass, field
 from functools import partial
 
-from townsquare.api.mastodon.spaces import end_abandoned_room
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
 from townsquare.jobs.runner import JobRunner
@@ -86,9 +85,9 @@ def build_context(settings: Settings) -> AppContext:
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)
-    ctx.audio.on_host_gone = partial(end_abandoned_room, ctx)
     if settings.run_jobs_in_process:
-        # The embedded server is the only runner of its SQLite database, so it owns every job row.
+        # The embedded server (SQLite, no Redis) is the only runner of its database, so it owns every job row.
         ctx.jobs = JobRunner(db, HANDLERS, ctx, periodic=periodic_jobs(settings),
-                             stale_after=timedelta(seconds=settings.job_lease_seconds), exclusive=db.is_sqlite)
+                             stale_after=timedelta(seconds=settings.job_lease_seconds),
+                             exclusive=db.is_sqlite and not settings.redis_url)
     return ctx

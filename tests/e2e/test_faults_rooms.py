@@ -13,7 +13,7 @@ from tests.e2e.faults_support import node, register, wait_until
 
 
 def test_host_gone_ends_the_room_and_the_end_closes_speaker_sockets(tmp_path):
-    with node(tmp_path, spaces_host_gone_seconds="3") as n:
+    with node(tmp_path, spaces_host_gone_seconds="2") as n:
         n.start()
         host_id, host = register(n.url, "host")
         token = host["Authorization"].split()[1]
@@ -31,12 +31,12 @@ def test_host_gone_ends_the_room_and_the_end_closes_speaker_sockets(tmp_path):
         ws_url = n.url.replace("http://", "ws://") + f"/api/v1/spaces/{sid}/audio?access_token={token}&format=s16le"
         with connect(ws_url, open_timeout=30) as ws:
             ws.send(b"\x00\x00" * 4800)
-            time.sleep(4)  # longer than the limit, but the host is connected: the room stays live
+            time.sleep(2.5)  # longer than the limit, but the host is connected: the room stays live
             assert state(sid) == "live"
         left = time.monotonic()
         ended, waited = wait_until(lambda: state(sid) == "ended", timeout=30, interval=0.2)
         assert ended
-        print(f"\nFAULT host gone (limit 3 s): room ended {time.monotonic() - left:.1f} s after the host left")
+        print(f"\nFAULT host gone (limit 2 s): room ended {time.monotonic() - left:.1f} s after the host left")
 
         # 2. A speaker connected and silent when the room ends: its socket is closed by the server.
         sid = room()

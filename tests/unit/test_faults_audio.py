@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import time
 
 from townsquare.config import Settings
 from townsquare.spaces.audio.hub import AudioHub
@@ -46,7 +47,10 @@ async def test_a_dead_pipeline_is_restarted_and_numbering_goes_on_with_a_discont
     assert await _until(lambda: "seg0.ts" in _live(store, 7))
     first = hub.pipeline_of(7)
     store.failing = RuntimeError("encoder exploded")  # not a storage error: the pipeline thread dies
+    assert await _until(lambda: not first.running, timeout=10)  # dies at its next segment write
+    died = time.monotonic()
     assert await _until(lambda: hub.pipeline_of(7) is not first and hub.is_running(7))
+    print(f"\nFAULT room pipeline died: restarted {time.monotonic() - died:.2f} s later")
     assert hub.restarts == 1
     assert await _until(lambda: "#EXT-X-DISCONTINUITY" in _live(store, 7))
     live = _live(store, 7)
@@ -71,6 +75,8 @@ async def test_a_full_disk_keeps_the_live_window_and_says_so_then_segments_resum
     assert _live(store, 8) == window and hub.is_running(8) and hub.restarts == 0
     assert "No space" in hub.storage_error(8)
     store.failing = None  # space freed
+    freed = time.monotonic()
     assert await _until(lambda: _live(store, 8) != window and hub.storage_error(8) is None)
+    print(f"\nFAULT segments on a full disk: live window moving again {time.monotonic() - freed:.2f} s after space was freed")
     assert "#EXT-X-DISCONTINUITY" in _live(store, 8)  # the gap is marked for players
     await hub.close()

@@ -42,6 +42,7 @@ class JobRunner:
         self.dead_after = dead_after
         self._held: set[int] = set()  # ids of the jobs this runner has claimed and not yet finished
         self._beat: asyncio.Task | None = None
+        self._paused: tuple[str | None, float] = (None, 0.0)  # the last pause logged, and when
         self.periodic = dict(periodic or {})  # handler kind -> seconds between runs (maintenance, no job row)
         self._last_periodic: dict[str, float] = {}
         self.handlers = handlers
@@ -96,7 +97,10 @@ class JobRunner:
             try:
                 ran = await self.run_once()
             except (StorageUnavailable, DatabaseUnavailable) as exc:  # an answer, not a bug: wait and retry
-                log.warning("job loop paused: %s", getattr(exc, "reason", exc))
+                clock = asyncio.get_running_loop().time()
+                if exc.reason != self._paused[0] or clock - self._paused[1] > 60:  # once a minute, not every second
+                    log.warning("job loop paused: %s", exc.reason)
+                    self._paused = (exc.reason, clock)
                 ran = 0
             except Exception:  # a broken database must not kill the loop
                 log.exception("job loop failed")
