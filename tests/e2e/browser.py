@@ -1,4 +1,4 @@
-"""One Chromium (Debian's, driven by Playwright) for the whole test session, and where screenshots go."""
+"""One Chromium (Debian's, driven by Playwright) per browser test module, and where screenshots go."""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ OUTPUT = Path(os.environ.get("TOWNSQUARE_TEST_OUTPUT", ROOT / "test-output"))
 AXE = Path(sys.prefix) / "vendor" / "axe.min.js"  # installed by scripts/install-assets --test
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium shared by every browser test (contexts keep the tests apart)."""
+    """A headless Chromium shared by a module's browser tests (contexts keep the tests apart).
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an event loop running in this thread
+    while it is started, which would break every later asyncio test of the session.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

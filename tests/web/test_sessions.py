@@ -121,3 +121,12 @@ async def test_password_change_revokes_other_sessions(server, browsers):
     assert "<h1>Home</h1>" in (await first.get("/")).text
     assert "Create an account" in (await second.get("/")).text
     assert (await browsers().sign_in("alice", "another password")).status_code == 303
+
+
+async def test_forms_only_return_to_pages_of_this_site(server, browsers):
+    b = browsers()
+    await b.sign_up("alice")
+    for target, expected in (("//evil.example/x", "/"), ("/\\evil.example", "/"), ("https://evil.example", "/"),
+                             ("/@alice", "/@alice")):
+        r = await b.post("/statuses", {"status": f"to {target}", "next": target})
+        assert r.status_code == 303 and r.headers["location"].split("?")[0] == expected, target

@@ -36,3 +36,9 @@ async def unread_rows(conn: AsyncConnection, viewer_id: int, cap: int = 1000) ->
     """Return up to `cap` notification rows newer than the viewer's notifications marker."""
     marker = await get_markers(conn, viewer_id, ["notifications"])
     return await notification_store.unread_rows(conn, viewer_id, marker[0].last_read_id if marker else None, cap)
+
+
+async def unread_count(conn: AsyncConnection, viewer_id: int, cap: int = 100) -> int:
+    """How many notifications are newer than the viewer's notifications marker (at most `cap`)."""
+    marker = await get_markers(conn, viewer_id, ["notifications"])
+    return await notification_store.unread_count(conn, viewer_id, marker[0].last_read_id if marker else None, cap)

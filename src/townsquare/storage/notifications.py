@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.pagination import Page, apply, ordered
@@ -55,3 +55,11 @@ async def delete_rows(conn: AsyncConnection, viewer_id: int, ids: list[int] | No
         cond = and_(cond, notifications.c.id.in_(ids))
     result = await conn.execute(delete(notifications).where(cond))
     return result.rowcount or 0
+
+
+async def unread_count(conn: AsyncConnection, viewer_id: int, last_read_id: int | None, cap: int = 100) -> int:
+    """How many notifications are newer than the last read id (at most `cap`), counted without loading them."""
+    query = select(notifications.c.id).where(notifications.c.account_id == viewer_id).where(not_suspended_sender())
+    if last_read_id is not None:
+        query = query.where(notifications.c.id > last_read_id)
+    return (await conn.execute(select(func.count()).select_from(query.limit(cap).subquery()))).scalar_one()

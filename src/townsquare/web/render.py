@@ -94,6 +94,6 @@ def is_htmx(request: Request) -> bool:
 def back(request: Request, fallback: str = "/", form: dict | None = None) -> Response:
     """After a form without JavaScript: see-other back to where it was sent from (same site only)."""
     target = str((form or {}).get("next") or "") or fallback
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:  # "/\\x" is "//x" to browsers
         target = fallback
     return security_headers(RedirectResponse(target, status_code=303))

@@ -68,7 +68,7 @@ async def viewer_of(request: Request) -> WebViewer:
         async with ctx_of(request).db.read() as conn:
             found = await sessions.session_account(conn, secret)
             if found is not None and found[1].disabled_at is None:
-                unread = len(await inbox.unread_rows(conn, found[1].id, 100))
+                unread = await inbox.unread_count(conn, found[1].id)
                 viewer = WebViewer(account=found[1], token_id=found[0], unread=unread)
     request.state.web_viewer = viewer
     return viewer
@@ -107,18 +107,19 @@ def _ip(request: Request) -> str:
     return client_ip(peer, request.headers.get("x-forwarded-for"), parse_networks(ctx.settings.trusted_proxies))
 
 
-async def enforce_limits(request: Request, viewer: WebViewer, extra: str | None = None) -> None:
-    """Count the request against the API's own rules (per IP signed out; per token and account signed in)."""
+async def enforce_limits(request: Request, viewer: WebViewer, only: str | None = None) -> None:
+    """Count the request against the API's own rules (per IP signed out; per token and account signed in),
+    or against the one per-IP rule named `only` (sign_in, sign_up) from inside a route."""
     ctx = ctx_of(request)
     if not ctx.settings.rate_limits_enabled:
         return
     rules, ip = ctx.rate_rules, client_key(_ip(request))
-    if viewer.account is None:
+    if only is not None:
+        checks = [(rules[only], f"ip:{ip}")]
+    elif viewer.account is None:
         checks = [(rules["unauthenticated"], f"ip:{ip}")]
     else:
         checks = [(rules["token"], f"token:{viewer.token_id}"), (rules["user"], f"user:{viewer.account.id}")]
-    if extra is not None:
-        checks.append((rules[extra], f"ip:{ip}"))
     decisions = await ctx.limiter.hit(checks)
     refused = [d for d in decisions if not d.allowed]
     if refused:
