@@ -82,7 +82,7 @@ def running_server(env: dict | None = None):
                                     stdout=log, stderr=subprocess.STDOUT)
             base = f"http://127.0.0.1:{port}"
             try:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 90
                 while True:
                     try:
                         if httpx.get(f"{base}/api/v1/instance", timeout=1).status_code == 200:

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import jsonschema_rs
 
-REFERENCE = Path(os.environ.get("TOWNSQUARE_MASTODON_OPENAPI", "/work/shared/reference/mastodon-openapi-4.7.0.json"))
+# The community OpenAPI description of Mastodon kept in shared/reference beside the checkout (never copied in).
+_ROOT = Path(__file__).resolve().parents[2]
+_CANDIDATES = [Path(p) for p in filter(None, [os.environ.get("TOWNSQUARE_REFERENCE_OPENAPI")])] + [
+    base / "shared" / "reference" / "mastodon-openapi-4.7.0.json" for base in (_ROOT.parent, _ROOT.parent.parent, Path("/work"))]
 
 
 @functools.cache
 def _components() -> dict:
-    assert REFERENCE.exists(), f"the reference OpenAPI file is missing: {REFERENCE} (set TOWNSQUARE_MASTODON_OPENAPI)"
-    return json.loads(REFERENCE.read_text())["components"]
+    found = next((p for p in _CANDIDATES if p.is_file()), None)
+    assert found is not None, f"the reference OpenAPI file is missing: {_CANDIDATES} (set TOWNSQUARE_REFERENCE_OPENAPI)"
+    return json.loads(found.read_text())["components"]
 
 
 @functools.cache
@@ -24,9 +28,14 @@ def _validator(name: str):
     return jsonschema_rs.Draft202012Validator(schema)
 
 
+def schema_errors(data, name: str) -> list[str]:
+    """What is wrong with data as an entity of that name (e.g. "Poll"); empty when it conforms."""
+    return [f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in _validator(name).iter_errors(data)]
+
+
 def assert_entity(name: str, data) -> None:
     """Fail with every schema error when data is not a valid entity of that name (e.g. "Poll")."""
-    errors = [f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in _validator(name).iter_errors(data)]
+    errors = schema_errors(data, name)
     assert not errors, f"{name} does not match the reference schema:\n" + "\n".join(errors[:20])
 
 

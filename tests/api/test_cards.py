@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.api.conftest import post
-from tests.api.entity_schema import schema_errors
+from tests.api.mastodon_schema import schema_errors
 from tests.api.linksite import LinkSite
 from townsquare.cards.fetch import FetchPolicy, FetchRefused, fetch
 from townsquare.cards.service import first_link

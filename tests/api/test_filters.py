@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import assert_error, post
-from tests.api.reference_schema import assert_entity
+from tests.api.mastodon_schema import assert_entity
 
 
 async def _create(user, **body) -> dict:

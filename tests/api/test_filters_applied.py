@@ -7,7 +7,7 @@ import json
 from sqlalchemy import update
 
 from tests.api.conftest import ids, post
-from tests.api.reference_schema import assert_entity
+from tests.api.mastodon_schema import assert_entity
 from tests.api.test_streaming import frame, live  # noqa: F401  (live is a fixture)
 from townsquare.core.clock import now
 from townsquare.storage.tables import custom_filters

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text, update
 
 from tests.api.conftest import assert_error, ids, post
-from tests.api.reference_schema import assert_entity
+from tests.api.mastodon_schema import assert_entity
 from tests.conftest import BACKEND
 from townsquare.core.clock import now
 from townsquare.storage.tables import accounts

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.conftest import assert_error, post
-from tests.api.entity_schema import schema_errors
+from tests.api.mastodon_schema import schema_errors
 from tests.api.linksite import LinkSite
 from townsquare.core.clock import now
 from townsquare.services import trends

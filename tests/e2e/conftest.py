@@ -105,7 +105,7 @@ def live_server(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited with {process.returncode}: {(tmp / 'server.log').read_text()}")

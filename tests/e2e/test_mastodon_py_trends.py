@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.api.entity_schema import schema_errors
+from tests.api.mastodon_schema import schema_errors
 from tests.api.linksite import LinkSite
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_mastodon_py import _logged_in

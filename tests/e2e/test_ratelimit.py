@@ -17,7 +17,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _wait_up(url: str, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while True:
         assert process.poll() is None, f"server exited: {log.read_text()}"
         try:

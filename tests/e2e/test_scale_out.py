@@ -18,7 +18,7 @@ from tests.e2e.conftest import _cli_create, _free_port, _townsquare_cmd, wait_fo
 
 
 def _wait_up(url: str, process: subprocess.Popen, log_path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode}: {log_path.read_text()}")
