@@ -31,9 +31,10 @@ import httpx
 
 PASSWORD = "correct horse battery staple"
 _ROOT = Path(__file__).resolve().parents[1]
-# The reference Mastodon OpenAPI lives in shared/ beside the checkout (CI lays it there), or where the variable says.
+# The reference Mastodon OpenAPI lives in shared/ beside the checkout (or in /work/shared, for a clone made elsewhere
+# on this machine), or where the variable says.
 REFERENCE_CANDIDATES = [Path(p) for p in filter(None, [os.environ.get("TOWNSQUARE_REFERENCE_OPENAPI")])] + [
-    base / "shared" / "reference" / "mastodon-openapi-4.7.0.json" for base in (_ROOT.parent, _ROOT.parent.parent)]
+    base / "shared" / "reference" / "mastodon-openapi-4.7.0.json" for base in (_ROOT.parent, _ROOT.parent.parent, Path("/work"))]
 
 
 def reference_path() -> Path | None:
