@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from townsquare.core.errors import ApiError
 
@@ -75,7 +75,10 @@ async def read_params(request: Request) -> dict:
                 for key, value in body.items():
                     _assign(params, key, value)
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await request.form()
+            try:
+                form = await request.form()
+            except ClientDisconnect:  # the body stopped before its end: nothing to act on, and no trace to log
+                raise ApiError(400, "Error while parsing request body: it ended before it was complete") from None
             pairs = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile) or v.filename]
             params.update(_merge_pairs(pairs))
         elif ctype == "" :
