@@ -60,6 +60,12 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return total
 
 
+def pin(cpus) -> None:
+    """Run this process on these CPUs only (None: anywhere)."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
 def pct(values: list[float], p: float) -> float:
     """The p-quantile of values (nan when empty)."""
     ordered = sorted(values)
@@ -111,12 +117,16 @@ class Pool:
 
     def __init__(self, port: int, size: int) -> None:
         self.free: asyncio.Queue = asyncio.Queue()
+        self.waited, self.sent = 0.0, 0  # seconds spent waiting for a free connection, requests sent
         for _ in range(size):
             self.free.put_nowait(Conn(port))
 
     async def request(self, method: str, path: str, headers: str = "", body: bytes = b"") -> tuple[int, dict, bytes, float]:
         """Send a request on the next free connection; also return its latency (not counting the wait for one)."""
+        asked = time.perf_counter()
         conn = await self.free.get()
+        self.waited += time.perf_counter() - asked
+        self.sent += 1
         try:
             began = time.perf_counter()
             status, found, data = await conn.request(method, path, headers, body)
@@ -172,6 +182,7 @@ async def _generator(cfg: dict) -> dict:
     st = {k: 0 for k in ("legit", "joined", "waited_then_joined", "failed", "gave_up", "conn_errors", "requests",
                          "junk_sent", "junk_served_ok", "junk_5xx", "hls_errors", "late_s")}
     ok_at: list[float] = []  # wall-clock times of successful joins (goodput per phase)
+    sent_at: list[float] = []  # wall-clock times the legit clients' first tries were sent
     junk_codes: dict[str, int] = {}
     join_path = f"/api/v1/spaces/{sid}/join"
     rng = random.Random(cfg["share"])
@@ -199,6 +210,8 @@ async def _generator(cfg: dict) -> dict:
                 await asyncio.sleep(0.5)
                 continue
             st["requests"] += 1
+            if token is None and not waited:
+                sent_at.append(time.time() - took)  # when the first try actually left (the offered rate, achieved)
             if status == 200:
                 lat["join"].append(took)
                 st["joined"] += 1
@@ -303,14 +316,20 @@ async def _generator(cfg: dict) -> dict:
                           lambda at, i: hls_listener(at)))
     await asyncio.gather(*spawners)
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"lat": lat, "st": st, "ok_at": ok_at, "junk_codes": junk_codes, "segments": sorted(seen_segments),
+    return {"lat": lat, "st": st, "ok_at": ok_at, "sent_at": sent_at, "junk_codes": junk_codes,
+            "segments": sorted(seen_segments), "offered": len(legit_times) + len(junk_times),
+            "sent": pool.sent + junk_pool.sent, "pool_wait": pool.waited + junk_pool.waited,
             "listener_gaps": listener_gaps[0]}
 
 
 def generator_process(cfg: dict, out) -> None:
-    """Run one generator process's share of the night and send back its figures."""
+    """Run one generator process's share of the night and send back its figures (and its own CPU time)."""
+    pin(cfg.get("pin"))
     random.seed(cfg["share"] * 7919)
-    out.put(asyncio.run(_generator(cfg)))
+    result = asyncio.run(_generator(cfg))
+    times = os.times()
+    result["cpu"] = times.user + times.system
+    out.put(result)
 
 
 async def _open_loop(port: int, path: str, rate: float, seconds: float, connections: int) -> dict:
@@ -331,16 +350,20 @@ async def _open_loop(port: int, path: str, rate: float, seconds: float, connecti
     return {"lat": lat, "codes": codes, "elapsed": time.perf_counter() - begin}
 
 
-def open_loop_process(args: tuple, out) -> None:
+def open_loop_process(args: tuple, cpus, out) -> None:
     """One process's share of an open-loop calibration step."""
-    out.put(asyncio.run(_open_loop(*args)))
+    pin(cpus)
+    result = asyncio.run(_open_loop(*args))
+    times = os.times()
+    result["cpu"] = times.user + times.system
+    out.put(result)
 
 
-def open_loop(port: int, path: str, rate: float, seconds: float, processes: int) -> dict:
+def open_loop(port: int, path: str, rate: float, seconds: float, processes: int, cpus=None) -> dict:
     """Offer `rate` joins/s for `seconds` over several processes; return p99, success share and achieved rate."""
     queue: multiprocessing.Queue = multiprocessing.Queue()
     workers = [multiprocessing.Process(target=open_loop_process,
-                                       args=((port, path, rate / processes, seconds, 128), queue)) for _ in range(processes)]
+                                       args=((port, path, rate / processes, seconds, 128), cpus, queue)) for _ in range(processes)]
     for w in workers:
         w.start()
     results = [queue.get() for _ in workers]
@@ -349,7 +372,8 @@ def open_loop(port: int, path: str, rate: float, seconds: float, processes: int)
     lat = [x for r in results for x in r["lat"]]
     ok = sum(r["codes"].get(200, 0) for r in results)
     elapsed = max(r["elapsed"] for r in results)
-    return {"p99": pct(lat, 0.99), "ok_share": ok / max(1, len(lat)), "achieved": len(lat) / elapsed}
+    return {"p99": pct(lat, 0.99), "ok_share": ok / max(1, len(lat)), "achieved": len(lat) / elapsed,
+            "cpu": sum(r["cpu"] for r in results)}
 
 
 # ---------------------------------------------------------------- in-process shed cost
@@ -504,7 +528,15 @@ def main() -> None:
     parser.add_argument("--listeners", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--connections", type=int, default=256, help="keep-alive connections per generator process")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (nginx's log, the server's log)")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the server, nginx and the generator")
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    # The server on one core, nginx and the generator on the other(s), in the calibration and the night alike:
+    # C and the night's goodput are then measured under the same conditions, and the generator offering 10 C
+    # cannot take the server's core from it.
+    server_cpus, load_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) >= 2 and not args.no_pin else (None, None)
+    pin(load_cpus)
     s = args.scale
     t0, junk_from = 30.0 * s, 20.0 * s
     end = t0 + 21 * s
@@ -525,8 +557,9 @@ def main() -> None:
             cli(env, "accounts", "create", name, "--email", f"{name}@example.org", "--password", "bench pass 123")
         host_token, speaker_token = cli(env, "accounts", "token", "nighthost"), cli(env, "accounts", "token", "nightspeaker")
         server = subprocess.Popen([str(BIN / "townsquare"), "serve", "--port", str(app_port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
-        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port))])
+                                  stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"),
+                                  preexec_fn=(lambda: pin(server_cpus)) if server_cpus else None)
+        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port))])  # on load_cpus, as this process is
         api = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", headers={"Authorization": f"Bearer {host_token}"},
                            timeout=30)
         for _ in range(300):
@@ -545,10 +578,14 @@ def main() -> None:
             api.post(f"/api/v1/spaces/{calib}/start").raise_for_status()
             c, rate, steps = 0.0, 100.0, []
             while rate < 20000:
-                step = open_loop(proxy_port, f"/api/v1/spaces/{calib}/join", rate, 3.0, args.processes)
+                cpu0 = cpu_seconds(server.pid)
+                step = open_loop(proxy_port, f"/api/v1/spaces/{calib}/join", rate, 3.0, args.processes, load_cpus)
+                step["server_cpu"] = cpu_seconds(server.pid) - cpu0
                 steps.append((rate, step))
                 print(f"  offered {rate:,.0f}/s: achieved {step['achieved']:,.0f}/s, p99 {step['p99'] * 1000:.0f} ms, "
-                      f"{step['ok_share']:.1%} answered 200", flush=True)
+                      f"{step['ok_share']:.1%} answered 200; server CPU {step['server_cpu'] / 3:.2f} core "
+                      f"({step['server_cpu'] / max(1, rate * 3) * 1e6:.0f} us per join), generator {step['cpu']:.1f} s",
+                      flush=True)
                 if step["p99"] >= 0.1 or step["ok_share"] < 0.99 or step["achieved"] < 0.9 * rate:
                     break
                 c = rate
@@ -566,7 +603,7 @@ def main() -> None:
         cfg = {"port": proxy_port, "space_id": sid, "start_wall": start_wall, "c": c, "t0": t0, "scale": s,
                "junk_from": junk_from, "end": end, "hls_tail": 10.0, "connections": args.connections,
                "slow_clients": 50 // args.processes, "listeners": args.listeners // args.processes,
-               "shares": args.processes}
+               "shares": args.processes, "pin": load_cpus, "server_cpus": server_cpus}
         log = tmp / "access.log"
         queue: multiprocessing.Queue = multiprocessing.Queue()
         workers = [multiprocessing.Process(target=generator_process, args=(dict(cfg, share=i), queue))
@@ -593,7 +630,10 @@ def main() -> None:
                 process.wait(timeout=20)
 
     report(args, c, cost, cfg, results, host_stats, origin, playlist, metrics, cpu_server, cpu_nginx)
-    shutil.rmtree(tmp, ignore_errors=True)
+    if args.keep:
+        print("kept:", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_server, cpu_nginx) -> None:
@@ -624,6 +664,11 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
             junk_codes[k] = junk_codes.get(k, 0) + v
     failed = st["failed"] + st["gave_up"]
     overload = goodput(t0, t0 + 11 * s)
+    sent = sum(r["sent"] for r in results)
+    gen_cpu = sum(r["cpu"] for r in results)
+    sent_at = [x for r in results for x in r["sent_at"]]
+    achieved_over = sum(1 for x in sent_at if start + t0 <= x < start + t0 + 11 * s)
+    offered_over = sum(legit_rate(t0 + i * 0.01, c, t0, s) * 0.01 for i in range(int(11 * s / 0.01)))
     rows = [
         ("C (joins/s at p99 < 100 ms, through nginx)", f"{c:,.0f}", "calibrated", ""),
         ("host start latency", f"{host.get('start_latency', float('nan')) * 1000:.0f} ms (HTTP {host.get('start_code')})",
@@ -661,12 +706,21 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
          bool(segments) and missing == 0 and gaps == 0 and discontinuities == 0),
         ("server CPU during the night (and the share of one core it got)",
          f"{cpu_server:.1f} s = {cpu_server / cfg['wall']:.2f} core over {cfg['wall']:.0f} s, nginx {cpu_nginx:.1f} s", "", ""),
-        ("generator lateness (mean, legit arrivals)", f"{st['late_s'] / max(1, st['legit']) * 1000:.0f} ms", "", ""),
+        ("generator lateness (mean, legit arrivals; and waiting for a free connection)",
+         f"{st['late_s'] / max(1, st['legit']) * 1000:.0f} ms; {sum(r['pool_wait'] for r in results) / max(1, sent) * 1000:.0f} ms "
+         "per request", "", ""),
+        ("generator: legit first tries, offered vs achieved, T0 .. T0+11 s",
+         f"{offered_over / (11 * s):,.0f}/s vs {achieved_over / (11 * s):,.0f}/s", "", ""),
+        ("generator: requests sent, and its own CPU", f"{sent:,} in {cfg['wall']:.0f} s, CPU {gen_cpu:.1f} s = "
+         f"{gen_cpu / cfg['wall']:.2f} core", "", ""),
         ("connection errors (generator side)", f"{st['conn_errors']:,}", "", ""),
     ]
     print()
+    placed = (f"server pinned to CPU {sorted(cfg['server_cpus'])}, nginx + generator to {sorted(cfg['pin'])}"
+              if cfg.get("server_cpus") else "not pinned")
     print(f"The night: T0 = {t0:.0f} s, scale {s:g}, {cfg['listeners'] * cfg['shares']} HLS listeners, "
-          f"{cfg['shares']} generator processes on this machine's {os.cpu_count()} cores (shared with other work)")
+          f"{cfg['shares']} generator processes on this machine's {os.cpu_count()} cores ({placed}); "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     width = max(len(r[0]) for r in rows)
     print(f"| {'figure':<{width}} | measured | target | met |")
     print(f"|{'-' * (width + 2)}|---|---|---|")

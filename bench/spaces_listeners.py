@@ -132,7 +132,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 8192; }}
 http {{
-    log_format upstream '$upstream_addr $upstream_cache_status $uri';
+    log_format upstream '$upstream_addr $upstream_cache_status $uri $status $upstream_status $msec';
     access_log {tmp}/access.log upstream;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;

@@ -39,7 +39,7 @@ from townsquare.api.mastodon import (
 )
 from townsquare.api import health, streaming
 from townsquare.api.mastodon import filters as filter_routes
-from townsquare.api.overload import Overload, OverloadMiddleware
+from townsquare.api.overload import Overload, OverloadFirst
 from townsquare.api import spaces_audio
 from townsquare.api.mastodon import conversations, polls, quotes, scheduled
 from townsquare.api.oauth import routes as oauth
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await ctx.db.health.close()
             await ctx.db.dispose()
 
-    app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = OverloadFirst(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.ctx = ctx
     if ctx.audio is not None:  # a live room whose host is gone too long ends as POST /end would end it
@@ -151,9 +151,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.state.readiness_checks.extend(health.default_checks(ctx))
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
-    app.add_middleware(OverloadMiddleware, ctx=ctx, overload=overload)  # sheds before the limits do any I/O
     app.add_middleware(StripTrailingSlash)  # the limits and the shedding see the normalised path
-    cors_outermost(app)  # around everything, even the 500 handler and shed answers: preflights cost no auth or rate limit
+    cors_outermost(app)  # around everything, even the 500 handler: preflights cost no auth or rate limit
+    app.gate(ctx, overload)  # in front of it all (FastAPI's telemetry too): sheds before anything does any work
     return app
 
 

@@ -1,21 +1,25 @@
 """Load shedding before any work: the adaptive concurrency limit by class, and the Spaces join waiting room.
 
-Pure ASGI, outside everything but path normalising: a request is classified from method and path,
-and a shed answer (503, Mastodon's error shape, jittered Retry-After) is a few pre-built bytes sent
-before the rate limiter, the router or the database see the request. Joins are never shed this way:
+Pure ASGI, in front of everything (even FastAPI's own per-request telemetry and Starlette's middleware
+stack: `OverloadFirst` runs it before them): a request is classified from method and path, and a shed
+answer (503, Mastodon's error shape, jittered Retry-After, the CORS headers) is a few pre-built bytes
+sent before the rate limiter, the router or the database see the request. Joins are never shed this way:
 past the limit they are answered by the room's waiting room (429 with position, estimated wait,
 refresh interval and a signed first-arrival token) and admitted in order of first arrival.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import orjson
+from fastapi import FastAPI
 
+from townsquare.api.cors import EXPOSE_HEADERS, is_cors_path, new_request_id
 from townsquare.api.metrics import Metrics
 from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, classify
 from townsquare.overload.limiter import GradientLimiter
@@ -31,7 +35,10 @@ _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry sho
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
 _rng = random.Random()
 _RETRY = [(b"retry-after", str(n).encode()) for n in (1, 2, 3)]  # jittered 1-3 s, built once
-_SHED_HEADERS = [[_JSON, (b"content-length", str(len(_SHED_BODY)).encode()), retry] for retry in _RETRY]
+# Our answers are sent outside the CORS middleware, so they carry its headers themselves.
+_CORS = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", EXPOSE_HEADERS))
+_SHED_HEADERS = [(_JSON, (b"content-length", str(len(_SHED_BODY)).encode()), retry, *_CORS) for retry in _RETRY]
+_SHED_HEADERS_PLAIN = [(_JSON, (b"content-length", str(len(_SHED_BODY)).encode()), retry) for retry in _RETRY]
 
 
 class Overload:
@@ -47,8 +54,29 @@ class Overload:
 
 async def _answer(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers]})
+                "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers, *_CORS,
+                            (b"x-request-id", new_request_id())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class OverloadFirst(FastAPI):
+    """FastAPI with the overload gate in front of everything, even FastAPI's per-request telemetry wrapper.
+
+    A shed answer then costs only the gate: the layers a served request needs (telemetry, the body limit,
+    CORS, the error handler, the middleware stack) run for admitted requests only.
+    """
+
+    overload_gate: OverloadMiddleware | None = None
+
+    def gate(self, ctx: AppContext, overload: Overload) -> None:
+        """Put the overload middleware in front of this app."""
+        self.overload_gate = OverloadMiddleware(functools.partial(FastAPI.__call__, self), ctx, overload)
+
+    async def __call__(self, scope, receive, send) -> None:
+        gate = self.overload_gate
+        if gate is None or scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        return await gate(scope, receive, send)
 
 
 def _token(scope) -> str | None:
@@ -73,16 +101,19 @@ class OverloadMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.overload.enabled:
             return await self.app(scope, receive, send)
-        klass = classify(scope["method"], scope["path"])
+        path = scope["path"]
+        if len(path) > 1 and path[-1] == "/":  # as StripTrailingSlash will serve it
+            path = path.rstrip("/") or "/"
+        klass = classify(scope["method"], path)
         if klass == EXEMPT:
             return await self.app(scope, receive, send)
         extra: list[tuple[bytes, bytes]] = []
-        if klass == LISTEN and (match := JOIN.match(scope["path"])):
+        if klass == LISTEN and (match := JOIN.match(path)):
             refused = await self._admit_join(scope, send, int(match[1]), extra)
             if refused:
                 return
         elif not self.limiter.try_acquire(SHARES[klass], critical=klass == CRITICAL):
-            return await self._shed(send, klass)
+            return await self._shed(send, klass, path)
         started, status = time.perf_counter(), [500]
 
         async def tracked(message):
@@ -100,13 +131,15 @@ class OverloadMiddleware:
             self.metrics.requests.labels(klass, str(status[0])).inc()
             self.metrics.latency.labels(klass).observe(elapsed)
 
-    async def _shed(self, send, klass: str) -> None:
+    async def _shed(self, send, klass: str, path: str) -> None:
         """The cheapest answer there is: pre-built 503 bytes, one counter, no I/O."""
         counter = self._shed_counters.get(klass)
         if counter is None:
             counter = self._shed_counters[klass] = self.metrics.shed.labels(klass, "limit")
         counter.inc()
-        await send({"type": "http.response.start", "status": 503, "headers": _SHED_HEADERS[int(_rng.random() * 3)]})
+        prebuilt = (_SHED_HEADERS if is_cors_path(path) else _SHED_HEADERS_PLAIN)[int(_rng.random() * 3)]
+        await send({"type": "http.response.start", "status": 503,
+                    "headers": [*prebuilt, (b"x-request-id", new_request_id())]})
         await send({"type": "http.response.body", "body": _SHED_BODY})
 
     async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
@@ -132,7 +165,7 @@ class OverloadMiddleware:
             if has_room:  # an unknown or uncached room: the app answers (and caches) it
                 self.limiter.try_acquire(SHARES[LISTEN])
                 return False
-            await self._shed(send, LISTEN)
+            await self._shed(send, LISTEN, "/api/")
             return True
         decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
         if decision.admit:
