@@ -8,7 +8,7 @@ import pytest
 
 from townsquare.overload.classes import CRITICAL, EXEMPT, LISTEN, LOW, POST, SHARES, TIMELINE, classify
 from townsquare.overload.limiter import GradientLimiter
-from townsquare.overload.waiting import BadToken, WaitingRoom
+from townsquare.overload.waiting import MIN_RETRY_AFTER, BadToken, WaitingRoom
 
 
 class Clock:
@@ -102,7 +102,7 @@ def test_classes_are_shed_lowest_first_and_critical_never():
     ("POST", "/api/v1/spaces/12/join", LISTEN),
     ("POST", "/api/v1/spaces/12/leave", LISTEN),
     ("GET", "/spaces/12/live.m3u8", LISTEN),
-    ("GET", "/spaces/12/seg4.ts", LISTEN),
+    ("GET", "/spaces/12/seg4.ts", CRITICAL),
     ("GET", "/api/v1/spaces/12", LISTEN),
     ("POST", "/api/v1/spaces/12/start", CRITICAL),
     ("POST", "/api/v1/spaces/12/end", CRITICAL),
@@ -190,6 +190,19 @@ def test_retry_after_is_jittered_around_the_refresh():
     room = WaitingRoom("secret", rng=random.Random(3))
     values = {room.retry_after(10.0) for _ in range(200)}
     assert len(values) > 5 and min(values) >= 5 and max(values) <= 15
+
+
+def test_retry_after_never_undercuts_the_proxys_per_token_interval():
+    room = WaitingRoom("secret", rng=random.Random(4))
+    assert min(room.retry_after(0.1) for _ in range(200)) == MIN_RETRY_AFTER  # nginx lets one retry in per 2 s
+    decision = room.decide(9, None, has_room=False)
+    assert decision.refresh >= MIN_RETRY_AFTER
+
+
+def test_segments_are_never_shed_but_playlists_are_listening():
+    assert classify("GET", "/spaces/12/seg40.ts") == CRITICAL  # one fetch behind the cache serves every listener
+    assert classify("GET", "/spaces/12/live.m3u8") == LISTEN
+    assert classify("GET", "/spaces/12/seg40.ts.bak") == LISTEN
 
 
 def test_a_process_far_from_full_lets_newcomers_in_and_moves_the_line():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 EXEMPT = "exempt"  # health, metrics, long-lived streams: never limited, never timed
-CRITICAL = "critical"  # speaker audio and host controls: counted, never shed
+CRITICAL = "critical"  # speaker audio, host controls and HLS segments: counted, never shed
 LISTEN = "listen"  # joins, heartbeats, playlists and segments, room reads
 POST = "post"  # every other write
 TIMELINE = "timeline"  # every other read
@@ -18,6 +18,9 @@ SHARES = {CRITICAL: float("inf"), LISTEN: 1.0, POST: 0.85, TIMELINE: 0.7, LOW: 0
 JOIN = re.compile(r"^/api/v1/spaces/([0-9]{1,20})/join$")
 _HOST_CONTROL = re.compile(
     r"^/api/v1/spaces/[0-9]+/(start|end|audio|speakers(/[0-9]+(/(mute|unmute))?)?|cohosts(/[0-9]+)?|speak_requests/[0-9]+)$")
+# A segment never changes and a cache in front fetches it once for every listener (nginx, a CDN): refusing that
+# one fetch only makes the cache ask again (and its waiters with it), so segments are never shed.
+_SEGMENT = re.compile(r"^/spaces/[0-9]+/seg[0-9]+\.ts$")
 _LISTEN = re.compile(r"^/api/v1/spaces/[0-9]+/(leave|reactions|speak_requests)$|^/spaces/[0-9]+/[A-Za-z0-9_.]+$")
 _LOW_PREFIXES = ("/api/v2/search", "/api/v1/search", "/api/v1/accounts/search", "/api/v1/trends", "/api/v1/directory")
 _EXEMPT_PREFIXES = ("/health", "/metrics", "/api/v1/streaming")
@@ -30,6 +33,8 @@ def classify(method: str, path: str) -> str:
     if path.startswith("/api/v1/spaces") or path.startswith("/spaces/"):
         if JOIN.match(path):
             return LISTEN
+        if _SEGMENT.match(path):
+            return CRITICAL
         if method != "GET" and (path == "/api/v1/spaces" or _HOST_CONTROL.match(path)):
             return CRITICAL
         if method == "GET" or _LISTEN.match(path):

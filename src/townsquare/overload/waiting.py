@@ -27,6 +27,7 @@ SLICE = 0.1  # seconds of arrivals counted together
 MAX_WAIT = 3600.0  # a waiting token older than this is refused (join again without it)
 ADMITTED_TTL = 180.0  # an admission token lets heartbeats through for this long after each join
 MAX_ROOMS = 10_000
+MIN_RETRY_AFTER = 2  # seconds; deploy/nginx-spaces.conf's per-token limit (30r/m) is built on it
 
 
 class BadToken(ValueError):
@@ -164,13 +165,17 @@ class WaitingRoom:
         position = queue.ahead_of(arrival) if arrival >= queue.cursor else 0
         rate = max(queue.rate, 1.0)
         wait = position / rate
-        refresh = min(20.0, max(1.0, wait))
+        refresh = min(20.0, max(float(MIN_RETRY_AFTER), wait))
         return Decision(False, token=self.issue(space_id, arrival, nonce), arrival=arrival, position=position,
                         wait=wait, refresh=refresh)
 
     def retry_after(self, refresh: float) -> int:
-        """A jittered Retry-After in whole seconds around the refresh interval (so the crowd does not return in step)."""
-        return max(1, round(refresh * (0.5 + self.rng.random())))
+        """A jittered Retry-After in whole seconds around the refresh interval (so the crowd does not return in step).
+
+        Never under MIN_RETRY_AFTER: the shipped nginx config lets one retry of a token through every that many
+        seconds and answers earlier ones itself, so a client that does as it is told never meets that limit.
+        """
+        return max(MIN_RETRY_AFTER, round(refresh * (0.5 + self.rng.random())))
 
     def queue_length(self) -> int:
         """Joins waiting in this process, over all rooms."""
