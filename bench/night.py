@@ -13,6 +13,13 @@ Starts `townsquare serve` (one process, SQLite, shedding on, rate limits off: ev
    second, and --listeners admitted listeners poll HLS through nginx.
 --scale shrinks every duration (T0 = 30 s x scale, ...) when the full night does not fit; figures stay the same.
 The load generator is raw asyncio sockets over keep-alive connections, in --processes processes.
+
+Placement (a fairer measurement, not a weaker night): on a box with two or more cores the server is pinned to
+the first core and nginx, the generator processes and this process (host, speakers) to the others, in the
+calibration and the night alike (--no-pin turns it off). Unpinned, the generator offering 10 C and nginx
+answering it took the server's core from it during the overload only, so C (measured with the server alone on
+its core) and the night's goodput were measured under different conditions. The table prints what each got:
+the server's CPU, nginx's, the generator's own CPU and its offered vs achieved rate of legit first tries.
 """
 
 from __future__ import annotations
