@@ -92,3 +92,26 @@ async def test_joins_past_the_limit_wait_in_line_and_keep_their_place(server):
     got = _samples((await server.http.get("/metrics")).text)
     assert got[("townsquare_shed_requests_total", (("reason", "waiting_room"), ("route_class", "listen")))] == 5
     assert got[("townsquare_shed_requests_total", (("reason", "bad_token"), ("route_class", "listen")))] == 2
+
+
+async def test_a_ticket_gives_every_holder_the_same_place_and_costs_no_database_work(server):
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    join = f"/api/v1/spaces/{sid}/join"
+    assert (await server.http.post(join)).status_code == 200  # the room is in the cache now
+    assert_error(await server.http.get("/api/v1/spaces/99999999/queue_ticket"), 503)  # not a room this process knows
+    limiter = server.app.state.overload.limiter
+    limiter.inflight = 500
+    with Statements(server) as sql:
+        ticket = await server.http.get(f"/api/v1/spaces/{sid}/queue_ticket")
+    assert sql == []
+    assert ticket.status_code == 429, ticket.text
+    token = ticket.headers["townsquare-queue-token"]
+    assert ticket.json()["queue_token"] == token + ".holder"  # where nginx writes each holder's request id
+    assert int(ticket.headers["retry-after"]) >= 2
+    for mark in ("holder", "0bbd5da3f818e0656a751fde078892a5"):  # two holders of the same ticket
+        again = await server.http.post(join, headers={"Townsquare-Queue-Token": f"{token}.{mark}"})
+        assert again.status_code == 429 and again.json()["queue_token"].split(".")[1] == token.split(".")[1]
+    limiter.inflight = 0
+    admitted = await server.http.post(join, headers={"Townsquare-Queue-Token": f"{token}.0bbd5da3"})
+    assert admitted.status_code == 200 and admitted.json()["state"] == "live"

@@ -225,3 +225,17 @@ def test_unsampled_releases_count_out_but_do_not_move_the_limit():
         clock.at += 0.05
         limiter.release(5.0, sample=False)
     assert limiter.limit == before and limiter.inflight == 0
+
+
+def test_a_holders_mark_is_unsigned_and_changes_nothing_of_the_place():
+    clock = Clock()
+    room = WaitingRoom("secret", clock=clock)
+    token = room.issue(5, clock.at)
+    assert room.verify(5, token + ".0bbd5da3f818e0656a751fde078892a5") == room.verify(5, token)  # nginx's request id
+    for bad in (token + ".", token + ".a-b", token + ".x.y", token + "." + "a" * 65, token + ".\u00e9t\u00e9"):
+        with pytest.raises(BadToken):
+            room.verify(5, bad)
+    forged = token.split(".")
+    forged[1] = str(int(forged[1]) - 60_000)  # an earlier arrival, whatever the mark, is a forgery
+    with pytest.raises(BadToken):
+        room.verify(5, ".".join(forged) + ".mark")

@@ -21,9 +21,9 @@ from fastapi import FastAPI
 
 from townsquare.api.cors import EXPOSE_HEADERS, is_cors_path, new_request_id
 from townsquare.api.metrics import Metrics
-from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, classify
+from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, TICKET, classify
 from townsquare.overload.limiter import GradientLimiter
-from townsquare.overload.waiting import BadToken, WaitingRoom
+from townsquare.overload.waiting import HOLDER, BadToken, WaitingRoom
 
 if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
     from townsquare.wiring import AppContext
@@ -112,6 +112,8 @@ class OverloadMiddleware:
             refused = await self._admit_join(scope, send, int(match[1]), extra)
             if refused:
                 return
+        elif klass == LISTEN and scope["method"] == "GET" and (match := TICKET.match(path)):
+            return await self._ticket(send, int(match[1]))
         elif not self.limiter.try_acquire(SHARES[klass], critical=klass == CRITICAL):
             return await self._shed(send, klass, path)
         started, status = time.perf_counter(), [500]
@@ -141,6 +143,27 @@ class OverloadMiddleware:
         await send({"type": "http.response.start", "status": 503,
                     "headers": [*prebuilt, (b"x-request-id", new_request_id())]})
         await send({"type": "http.response.body", "body": _SHED_BODY})
+
+    async def _ticket(self, send, space_id: int) -> None:
+        """A place in line for whoever arrives now, for nginx to hand (cached for a second) to the newcomers it
+        cannot pass to the app: 429 with a signed first-arrival token, whose body marks where nginx appends
+        each holder's request id. A room this process does not know is a 503 (not cached: they retry)."""
+        found, room = self.ctx.spaces.cached(space_id)
+        if not found or room is None or room.state == "ended":
+            return await self._shed(send, LISTEN, "/api/")
+        decision = self.waiting.decide(space_id, None, has_room=False)
+        await self._wait_answer(send, space_id, decision, body_token=f"{decision.token}.{HOLDER}")
+
+    async def _wait_answer(self, send, space_id: int, decision, body_token: str | None = None) -> None:
+        self.metrics.shed.labels(LISTEN, "waiting_room").inc()
+        retry = self.waiting.retry_after(decision.refresh)
+        body = orjson.dumps({
+            "error": "This space is very popular right now: you are in line to join", "in_waiting_room": True,
+            "position": decision.position, "wait_time": round(decision.wait, 1), "wait_time_known": True,
+            "refresh_interval_seconds": retry, "queue_token": body_token or decision.token, "space_id": str(space_id),
+        })
+        await _answer(send, 429, body, [(b"retry-after", str(retry).encode()),
+                                        (TOKEN_HEADER, decision.token.encode())])
 
     async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
         """Admit a join (counted in the limiter) or answer it here; True when answered."""
@@ -172,13 +195,5 @@ class OverloadMiddleware:
             self.limiter.try_acquire(critical=True)  # the room said yes: count it in
             extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
             return False
-        self.metrics.shed.labels(LISTEN, "waiting_room").inc()
-        retry = self.waiting.retry_after(decision.refresh)
-        body = orjson.dumps({
-            "error": "This space is very popular right now: you are in line to join", "in_waiting_room": True,
-            "position": decision.position, "wait_time": round(decision.wait, 1), "wait_time_known": True,
-            "refresh_interval_seconds": retry, "queue_token": decision.token, "space_id": str(space_id),
-        })
-        await _answer(send, 429, body, [(b"retry-after", str(retry).encode()),
-                                        (TOKEN_HEADER, decision.token.encode())])
+        await self._wait_answer(send, space_id, decision)
         return True
