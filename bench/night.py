@@ -629,7 +629,8 @@ def main() -> None:
         cfg["wall"] = time.time() - wall
         metrics = httpx.get(f"http://127.0.0.1:{app_port}/metrics").text
         playlist = httpx.get(f"http://127.0.0.1:{app_port}/spaces/{sid}/live.m3u8").text
-        origin = [line.split()[2] for line in log.read_text().splitlines() if not line.startswith("-")]
+        origin = [next((f for f in line.split() if f.startswith("/")), "") for line in log.read_text().splitlines()
+                  if not line.startswith("-")]  # the uri field ($upstream_addr may hold "a : b")
     finally:
         for process in (proxy, server):
             if process is not None:
