@@ -506,9 +506,12 @@ async def conduct(cfg: dict, host_token: str, speaker_token: str, speaker_id: st
                                  timeout=30) as api:
         await asyncio.sleep(max(0.0, start + cfg["t0"] - time.time()))
         t0 = time.perf_counter()
-        r = await api.post(f"/api/v1/spaces/{sid}/start")
+        try:
+            r = await api.post(f"/api/v1/spaces/{sid}/start")
+            stats["start_code"] = r.status_code
+        except httpx.HTTPError as exc:  # a start that never answered is a failed figure, not a crash
+            stats["start_code"] = type(exc).__name__
         stats["start_latency"] = time.perf_counter() - t0
-        stats["start_code"] = r.status_code
         first = asyncio.ensure_future(_first_segment(api, sid, t0))
         r = await api.post(f"/api/v1/spaces/{sid}/speakers", data={"account_id": speaker_id})
         stats["stage_codes"] = {r.status_code: 1}
