@@ -43,8 +43,10 @@ def _name(account) -> str:
     return (account.display_name or account.username) if account is not None else ""
 
 
+# The templates ship with the package and do not change under a running server: no stat() of every template
+# file (and of each one it imports or includes) on every render.
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True,
-                  lstrip_blocks=True)
+                  lstrip_blocks=True, auto_reload=False)
 env.filters.update(when=_when, iso=_iso, excerpt=_excerpt, name=_name, trusted=Markup)
 
 
