@@ -85,3 +85,16 @@ async def test_the_unread_badge_counts_as_the_markers_do(server, browsers):
     assert first  # the mention that was read stays read
     await b.post("/auth/sign_out")
     assert BADGE.search((await b.get("/about")).text) is None  # the revoked session is nobody
+
+
+async def test_pages_link_versioned_assets_that_browsers_may_keep(server, browsers):
+    html = (await browsers().get("/")).text
+    links = re.findall(r'(?:href|src)="(/web-static/[^"]+\?v=[0-9a-f]{12})"', html)
+    assert any("app.css" in u for u in links) and any("app.js" in u for u in links)
+    for url in links:
+        r = await server.http.get(url)
+        assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable", url
+        assert r.content == (await server.http.get(url.split("?")[0])).content
+    plain = await server.http.get("/web-static/app.css")
+    assert plain.headers["cache-control"] == "public, max-age=300"  # an unversioned URL is rechecked soon
+    assert "cache-control" not in (await server.http.get("/web-static/nothing.css")).headers

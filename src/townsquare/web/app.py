@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from townsquare.web import pages_actions, pages_admin, pages_auth, pages_me, pages_public
-from townsquare.web.assets import PREFIX, STATIC
+from townsquare.web.assets import PREFIX, STATIC, VERSION_PARAM
 from townsquare.web.routing import error_page
 
 router = APIRouter(include_in_schema=False)
@@ -19,10 +19,22 @@ for _module in (pages_auth, pages_me, pages_admin, pages_actions, pages_public):
 API_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo", "/users/", "/static/")
 
 
+class StaticAssets(StaticFiles):
+    """The static files, with caching headers: a year (immutable) for content-versioned URLs, five minutes else."""
+
+    async def get_response(self, path: str, scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            versioned = f"{VERSION_PARAM}=".encode() in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if versioned
+                                                 else "public, max-age=300")
+        return response
+
+
 def mount(app: FastAPI) -> None:
     """Add the pages and the static files (CSS, script, and the installed htmx) to the app."""
     app.include_router(router)
-    app.mount(PREFIX, StaticFiles(directory=STATIC, check_dir=False), name="web-static")
+    app.mount(PREFIX, StaticAssets(directory=STATIC, check_dir=False), name="web-static")
 
 
 def wants_page(request: Request) -> bool:
