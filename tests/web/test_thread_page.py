@@ -95,6 +95,14 @@ async def test_pages_link_versioned_assets_that_browsers_may_keep(server, browse
         r = await server.http.get(url)
         assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable", url
         assert r.content == (await server.http.get(url.split("?")[0])).content
+    css = next(u for u in links if "app.css" in u)
+    packed = await server.http.get(css, headers={"accept-encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    raw = await server.http.get(css, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in raw.headers and packed.content == raw.content  # httpx decodes the gzip
+    assert int(packed.headers["content-length"]) < int(raw.headers["content-length"])
+    again = await server.http.get(css, headers={"if-none-match": raw.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
     plain = await server.http.get("/web-static/app.css")
     assert plain.headers["cache-control"] == "public, max-age=300"  # an unversioned URL is rechecked soon
     assert "cache-control" not in (await server.http.get("/web-static/nothing.css")).headers
