@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -60,7 +60,7 @@ class StaticAssets(StaticFiles):
             response = await super().get_response(path, scope)
             if not isinstance(response, FileResponse) or response.status_code != 200:
                 return self._cache_headers(response, scope)
-            body = await anyio.to_thread.run_sync(Path(response.path).read_bytes)
+            body = await run_in_threadpool(Path(response.path).read_bytes)
             held = self._hold(path, response, body)
         headers = dict(held.headers)
         self._cache_headers_into(headers, scope)
