@@ -1,13 +1,17 @@
 """Benchmark: how fast the web app renders a status page, and paints it in a browser.
 
-Usage: .venv/bin/python bench/web.py [--requests 200] [--thread 600] [--loads 5]
+Usage: .venv/bin/python bench/web.py [--requests 200] [--thread 600] [--loads 5] [--profile PAGE]
 Measures, on the embedded default (SQLite) with rate limits off:
   * server render time of a status page (a post with 3 replies), anonymous and signed in, through the
-    whole ASGI app in process (httpx transport): median and p95 of --requests renders after warm-up;
+    whole ASGI app in process (httpx transport): median and p95 of --requests renders after warm-up, with
+    the process CPU time per render and the SQL statements per render (both barely move with machine load);
   * for comparison on the same (shared) machine, the JSON twin: GET /api/v1/statuses/:id + /context;
-  * server render time of the page of a --thread-post thread (one root, the rest replies in a tree);
+  * server render time of the page of a --thread-post thread (one root, the rest replies in a tree),
+    anonymous and signed in;
   * largest contentful paint of the status page in headless Chromium (/usr/bin/chromium) against a real
     `townsquare serve` on loopback, a fresh browser context per load (cold cache): median of --loads.
+--profile status|signed|thread|thread-signed prints a pyinstrument profile of 20 renders of that page
+(pip install pyinstrument first) and stops before the browser part.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from sqlalchemy import event
 
 from townsquare.config import Settings
 from townsquare.main import create_app
@@ -63,30 +69,65 @@ async def seed(ctx, thread_size: int) -> tuple[int, int, str]:
     return status_id, root, secret
 
 
-async def timed(http, path: str, n: int, cookies: dict | None = None) -> list[float]:
-    """Milliseconds per GET of a page, n times after a few warm-up requests."""
+class Meter:
+    """Counts the SQL statements the app sends, so each render's statement count can be printed."""
+
+    def __init__(self, engine):
+        self.statements = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        self.statements += 1
+
+
+async def timed(http, path: str, n: int, cookies: dict | None = None, meter: Meter | None = None) -> dict:
+    """Wall milliseconds per GET of a page (n times after a few warm-up requests), CPU ms and statements per GET."""
     for _ in range(min(5, n)):
         r = await http.get(path, cookies=cookies)
         assert r.status_code == 200, r.status_code
     out = []
+    statements = meter.statements if meter else 0
+    cpu = time.process_time()  # this process's CPU, the app's worker threads (aiosqlite) included
     for _ in range(n):
         started = time.perf_counter()
         r = await http.get(path, cookies=cookies)
         out.append((time.perf_counter() - started) * 1000)
-    return out
+    return {"wall": out, "cpu": (time.process_time() - cpu) * 1000 / n,
+            "statements": ((meter.statements - statements) / n) if meter else None}
 
 
-def summary(values: list[float]) -> str:
+def summary(values: list[float] | dict) -> str:
+    extra = ""
+    if isinstance(values, dict):
+        extra = f"; CPU {values['cpu']:.1f} ms/render"
+        if values.get("statements") is not None:
+            extra += f", {values['statements']:.0f} SQL statements/render"
+        values = values["wall"]
     values = sorted(values)
     p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
-    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"
+    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)}){extra}"
 
 
-def lcp(url: str, loads: int) -> list[float]:
-    """Largest contentful paint in milliseconds, one fresh context per load."""
+async def profile(http, path: str, cookies: dict | None) -> None:
+    """Print where 20 renders of a page spend their time (pyinstrument)."""
+    from pyinstrument import Profiler
+
+    for _ in range(5):
+        await http.get(path, cookies=cookies)
+    profiler = Profiler(interval=0.0005, async_mode="enabled")
+    profiler.start()
+    for _ in range(20):
+        await http.get(path, cookies=cookies)
+    profiler.stop()
+    print(profiler.output_text(unicode=False, color=False))
+
+
+def lcp(url: str, loads: int) -> dict:
+    """Largest contentful paint in milliseconds, one fresh context per load, with when the HTML's first byte and
+    the style sheet arrived (what the paint waited for; the rest is the browser's own work on a loaded box)."""
     from playwright.sync_api import sync_playwright
 
-    out = []
+    out = {"lcp": [], "ttfb": [], "css": []}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium")
         for _ in range(loads):
@@ -97,13 +138,25 @@ def lcp(url: str, loads: int) -> list[float]:
                 new PerformanceObserver(list => { const e = list.getEntries(); resolve(e[e.length - 1].startTime); })
                   .observe({type: 'largest-contentful-paint', buffered: true});
             })""")
-            out.append(value)
+            timing = page.evaluate("""() => ({
+                ttfb: performance.getEntriesByType('navigation')[0].responseStart,
+                css: Math.max(0, ...performance.getEntriesByType('resource')
+                                      .filter(r => r.name.includes('.css')).map(r => r.responseEnd)),
+            })""")
+            out["lcp"].append(value)
+            out["ttfb"].append(timing["ttfb"])
+            out["css"].append(timing["css"])
             context.close()
         browser.close()
     return out
 
 
-async def main(requests: int, thread_size: int, loads: int) -> None:
+def paint_summary(paints: dict) -> str:
+    return (f"{summary(paints['lcp'])}; HTML first byte at median {statistics.median(paints['ttfb']):.0f} ms, "
+            f"style sheet loaded at {statistics.median(paints['css']):.0f} ms")
+
+
+async def main(requests: int, thread_size: int, loads: int, profile_page: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         settings = Settings(data_dir=data, domain="bench.local", secret_key="bench", rate_limits_enabled=False,
@@ -114,17 +167,28 @@ async def main(requests: int, thread_size: int, loads: int) -> None:
         started = time.perf_counter()
         status_id, root, secret = await seed(ctx, thread_size)
         print(f"seeded {thread_size + 4} statuses in {time.perf_counter() - started:.1f} s")
+        meter = Meter(ctx.db.engine)
+        signed = {"ts_session": secret}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
             page = f"/@user0/{status_id}"
-            print(f"status page, anonymous:    {summary(await timed(http, page, requests))}")
-            print(f"status page, signed in:    {summary(await timed(http, page, requests, {'ts_session': secret}))}")
-            api = [a + b for a, b in zip(await timed(http, f"/api/v1/statuses/{status_id}", requests),
-                                         await timed(http, f"/api/v1/statuses/{status_id}/context", requests))]
+            if profile_page is not None:
+                path = page if profile_page in ("status", "signed") else f"/@user0/{root}"
+                await profile(http, path, signed if profile_page.endswith("signed") else None)
+                await ctx.db.dispose()
+                return
+            print(f"status page, anonymous:    {summary(await timed(http, page, requests, meter=meter))}")
+            print(f"status page, signed in:    {summary(await timed(http, page, requests, signed, meter))}")
+            one = await timed(http, f"/api/v1/statuses/{status_id}", requests, meter=meter)
+            context = await timed(http, f"/api/v1/statuses/{status_id}/context", requests, meter=meter)
+            api = {"wall": [a + b for a, b in zip(one["wall"], context["wall"])], "cpu": one["cpu"] + context["cpu"],
+                   "statements": one["statements"] + context["statements"]}
             print(f"its JSON twin (status + context): {summary(api)}")
-            thread = await timed(http, f"/@user0/{root}", max(5, requests // 20))
-            body = (await http.get(f"/@user0/{root}")).text
-            print(f"{thread_size}-post thread page: {summary(thread)}; {body.count('<article')} articles, "
-                  f"{len(body) // 1024} KB HTML, {len(gzip.compress(body.encode())) // 1024} KB gzipped")
+            n = max(5, requests // 20)
+            for label, cookies in (("anonymous", None), ("signed in", signed)):
+                thread = await timed(http, f"/@user0/{root}", n, cookies, meter)
+                body = (await http.get(f"/@user0/{root}", cookies=cookies)).text
+                print(f"{thread_size}-post thread page, {label}: {summary(thread)}; {body.count('<article')} articles, "
+                      f"{len(body) // 1024} KB HTML, {len(gzip.compress(body.encode())) // 1024} KB gzipped")
         await ctx.db.dispose()
         port = free_port()
         server = subprocess.Popen([str(BIN / "townsquare"), "serve", "--port", str(port), "--data-dir", str(data)],
@@ -141,9 +205,9 @@ async def main(requests: int, thread_size: int, loads: int) -> None:
                 except httpx.TransportError:
                     time.sleep(0.2)
             paints = await asyncio.to_thread(lcp, f"{url}/@user0/{status_id}", loads)
-            print(f"status page LCP in headless Chromium: {summary(paints)}")
+            print(f"status page LCP in headless Chromium: {paint_summary(paints)}")
             paints = await asyncio.to_thread(lcp, f"{url}/@user0/{root}", max(1, loads // 2))
-            print(f"{thread_size}-post thread LCP: {summary(paints)}")
+            print(f"{thread_size}-post thread LCP: {paint_summary(paints)}")
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -154,5 +218,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--thread", type=int, default=600)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--profile", choices=("status", "signed", "thread", "thread-signed"))
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.thread, args.loads))
+    asyncio.run(main(args.requests, args.thread, args.loads, args.profile))

@@ -145,6 +145,33 @@ async def test_account_statuses_tagged(server, anon):
     assert ids(r.json()) == [tagged["id"]]
 
 
+async def test_account_statuses_filters_and_pin_order(server, anon):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    first = await post(alice, "first")
+    own_thread = await post(alice, "more on that", in_reply_to_id=first["id"])
+    to_bob = await post(bob, "bob says")
+    reply = await post(alice, "@bob answer", in_reply_to_id=to_bob["id"])
+    boost = (await alice.post(f"/api/v1/statuses/{to_bob['id']}/reblog")).json()
+    hidden = await post(alice, "followers only", visibility="private")
+    url = f"/api/v1/accounts/{alice.id}/statuses"
+    everything = [hidden["id"], boost["id"], reply["id"], own_thread["id"], first["id"]]
+    assert ids((await alice.get(url)).json()) == everything
+    assert ids((await anon.get(url)).json()) == everything[1:]  # the private post is not the stranger's to see
+    # Replies to others go, a thread the author continues stays; reblogs go on their own filter.
+    assert ids((await alice.get(url, params={"exclude_replies": "true"})).json()) == [hidden["id"], boost["id"], own_thread["id"], first["id"]]
+    assert ids((await alice.get(url, params={"exclude_reblogs": "true"})).json()) == [hidden["id"], reply["id"], own_thread["id"], first["id"]]
+    assert ids((await alice.get(url, params={"limit": 2, "max_id": reply["id"]})).json()) == [own_thread["id"], first["id"]]
+    assert ids((await alice.get(url, params={"min_id": own_thread["id"]})).json()) == everything[:3]
+    # Pins list in the order they were pinned (newest pin first) and page by the pin, not the status id.
+    for s in (own_thread, first, reply):
+        assert (await alice.post(f"/api/v1/statuses/{s['id']}/pin")).status_code == 200
+    pinned = await anon.get(url, params={"pinned": "true", "limit": 2})
+    assert ids(pinned.json()) == [reply["id"], first["id"]]
+    older = pinned.headers["link"].split(";")[0].strip("<>")
+    assert ids((await anon.get(older)).json()) == [own_thread["id"]]
+    assert ids((await anon.get(url, params={"pinned": "true", "exclude_replies": "true"})).json()) == [first["id"], own_thread["id"]]
+
+
 async def test_followers_following_and_counts(server, anon):
     alice = await server.user("alice")
     bob = await server.user("bob")

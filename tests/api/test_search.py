@@ -106,3 +106,20 @@ async def test_resolve_hashtags_and_bad_input(server, anon):
     assert_error(await alice.get("/api/v2/search", params={"q": "x", "limit": "many"}), 422)
     assert_error(await alice.get("/api/v2/search", params={"q": "x", "max_id": "zz"}), 422)
     assert_error(await alice.get("/api/v2/search", params={"q": "x", "type": "toots"}), 422)
+
+
+async def test_accounts_by_following_offsets_and_empty_queries(server, anon):
+    alice, bob = await server.user("alice"), await server.user("bobcat")
+    await server.user("bobby")
+    await alice.post(f"/api/v1/accounts/{bob.id}/follow")
+    every = (await alice.get("/api/v2/search", params={"q": "bob", "type": "accounts"})).json()["accounts"]
+    assert sorted(a["username"] for a in every) == ["bobby", "bobcat"]
+    followed = (await alice.get("/api/v2/search", params={"q": "bob", "type": "accounts", "following": "true"})).json()
+    assert [a["id"] for a in followed["accounts"]] == [bob.id]
+    second = (await alice.get("/api/v2/search", params={"q": "bob", "type": "accounts", "limit": 1, "offset": 1})).json()
+    assert [a["id"] for a in second["accounts"]] == [every[1]["id"]]
+    assert_error(await anon.get("/api/v2/search", params={"q": "bob", "offset": 1}), 401)
+    for q in ("", "   "):
+        assert (await alice.get("/api/v2/search", params={"q": q})).json() == {"accounts": [], "statuses": [], "hashtags": []}
+    s = await post(bob, "findable words")
+    assert (await alice.get("/api/v2/search", params={"q": f"http://test.local/@bobcat/{s['id']}", "offset": 1})).json()["statuses"] == []

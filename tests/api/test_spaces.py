@@ -112,6 +112,10 @@ async def test_list_by_state_and_host_with_pagination(server):
     assert [s["id"] for s in r.json()] == [b_ended["id"]] and 'rel="next"' in r.headers["link"]
     older = (await alice.get("/api/v1/spaces", params={"state": "scheduled", "max_id": b_ended["id"]})).json()
     assert [s["id"] for s in older] == [a_sched["id"]]
+    newer = (await alice.get("/api/v1/spaces", params={"state": "scheduled", "min_id": a_sched["id"]})).json()
+    assert [s["id"] for s in newer] == [b_ended["id"]]
+    assert (await alice.get("/api/v1/spaces", params={"state": "scheduled", "since_id": b_ended["id"]})).json() == []
+    assert (await alice.get("/api/v1/spaces", params={"state": "scheduled", "account_id": "nobody"})).json() == []
     assert_error(await alice.get("/api/v1/spaces", params={"state": "bogus"}), 422)
 
 

@@ -13,6 +13,7 @@ from townsquare.domain.models import Account
 from townsquare.services import auth
 from townsquare.services.accounts import create_account
 from townsquare.storage import accounts as account_store
+from townsquare.storage import viewers as viewer_store
 from townsquare.storage.tables import accounts, oauth_apps, oauth_tokens
 
 WEB_CLIENT_ID = "townsquare-web"
@@ -68,6 +69,13 @@ async def session_account(conn: AsyncConnection, secret: str | None) -> tuple[in
         return None
     account = await account_store.get(conn, row.account_id)
     return (row.id, account) if account is not None else None
+
+
+async def session_viewer(conn: AsyncConnection, secret: str | None) -> tuple[int, Account, int] | None:
+    """Return (token id, account, unread notifications) of a live session secret in one query, or None."""
+    if not secret:
+        return None
+    return await viewer_store.session_viewer(conn, auth.digest(secret))
 
 
 async def sign_out(conn: AsyncConnection, secret: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import new_id
+from townsquare.core.pagination import Page
 from townsquare.storage import accounts as account_store
 from townsquare.storage import job_rows
 from townsquare.storage import spaces as store
@@ -33,6 +34,11 @@ async def get(conn: AsyncConnection, space_id: int) -> Space:
     if space is None:
         raise not_found()
     return space
+
+
+async def listed(conn: AsyncConnection, state: str, page: Page, host_id: int | None = None) -> list[Space]:
+    """One page of the rooms in a state (live, scheduled, ended), optionally one host's, newest first."""
+    return await store.load_many(conn, await store.page_ids(conn, state, page, host_id))
 
 
 async def _managed(conn: AsyncConnection, space_id: int, viewer_id: int, host_only: bool = False) -> Space:

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware
+from townsquare.core.pagination import Page, apply, ordered
 from townsquare.storage.tables import space_members, spaces
 
 ROLE_ORDER = {"host": 0, "cohost": 1, "speaker": 2}
@@ -103,3 +104,11 @@ async def ids_by_state(conn: AsyncConnection, state: str, limit: int = 40) -> li
     """Ids of the rooms in one state (live, scheduled, ended), newest first."""
     rows = await conn.execute(select(spaces.c.id).where(spaces.c.state == state).order_by(spaces.c.id.desc()).limit(limit))
     return [r.id for r in rows]
+
+
+async def page_ids(conn: AsyncConnection, state: str, page: Page, host_id: int | None = None) -> list[int]:
+    """Ids of the rooms in one state for a page of GET /api/v1/spaces (optionally one host's), newest first."""
+    query = select(spaces.c.id).where(spaces.c.state == state)
+    if host_id is not None:
+        query = query.where(spaces.c.account_id == host_id)
+    return [r.id for r in ordered((await conn.execute(apply(query, spaces.c.id, page))).all(), page)]

@@ -12,10 +12,13 @@ from townsquare.core.ids import parse_id
 from townsquare.core.pagination import Page
 from townsquare.moderation import audit
 from townsquare.services import relations
+from townsquare.services import search as search_service
 from townsquare.services.timeline_pages import home_page, note_activity
 from townsquare.storage import accounts as account_store
 from townsquare.storage import reading
+from townsquare.storage.account_statuses import AccountStatusFilter, account_status_page
 from townsquare.storage import statuses as status_store
+from townsquare.storage import threads
 from townsquare.web.render import page, security_headers
 from townsquare.web.routing import web_router
 from townsquare.web.session import viewer_of
@@ -106,7 +109,7 @@ async def _profile(request: Request, username: str, with_replies: bool) -> Respo
     pg = page_of(request)
     async with ctx_of(request).db.read() as conn:
         account = await public_account(conn, username)
-        ids = await reading.account_status_ids(conn, account.id, viewer.id, pg, exclude_replies=not with_replies)
+        ids, _ = await account_status_page(conn, account.id, viewer.id, pg, AccountStatusFilter(exclude_replies=not with_replies))
         items = await status_store.load_visible(conn, ids, viewer.id)
         rel = (await relations.relationships(conn, viewer.id, [account.id]))[0] if viewer.account else None
     bio = strip_tags(plain_to_html(account.note))
@@ -136,16 +139,19 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
     if sid is None:
         raise not_found()
     async with ctx_of(request).db.read() as conn:
-        status = await status_store.get_visible(conn, sid, viewer.id)
-        if status is None:
-            raise not_found()
-        if status.reblog is not None:
-            return security_headers(RedirectResponse(f"/@{status.reblog.account.username}/{status.reblog.id}", status_code=301))
-        if status.account.username_lower != username.lower():
-            raise not_found()
-        before, after = await reading.thread_ids(conn, sid)
-        ancestors = await status_store.load_visible(conn, before, viewer.id)
-        descendants = await status_store.load_visible(conn, after, viewer.id)
+        # The tree in one query, then the status and its thread hydrated together (one set of queries, not three).
+        before, after = await threads.thread_ids(conn, sid)
+        loaded = await status_store.load_visible(conn, [*before, sid, *after], viewer.id)
+    status = next((s for s in loaded if s.id == sid), None)
+    if status is None:
+        raise not_found()
+    if status.reblog is not None:
+        return security_headers(RedirectResponse(f"/@{status.reblog.account.username}/{status.reblog.id}", status_code=301))
+    if status.account.username_lower != username.lower():
+        raise not_found()
+    above = set(before)
+    ancestors = [s for s in loaded if s.id in above]
+    descendants = [s for s in loaded if s.id != sid and s.id not in above]
     handles = [status.account.username] + [m.username for m in status.mentions]
     mine = viewer.account.username.lower() if viewer.account else ""
     mention = " ".join(f"@{h}" for h in dict.fromkeys(handles) if h.lower() != mine)
@@ -156,17 +162,15 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
 
 @router.get("/search")
 async def search(request: Request) -> Response:
-    """Search people and hashtags (and, signed in, posts), through the same readers as /api/v2/search."""
+    """Search people and hashtags (and, signed in, posts): the same search service as /api/v2/search."""
     viewer = await viewer_of(request)
     q = (request.query_params.get("q") or "").strip()[:500]
-    accounts, hashtags, statuses = [], [], []
+    found = search_service.Found()
     if q:
         async with ctx_of(request).db.read() as conn:
-            accounts = await account_store.search(conn, q, 20)
-            hashtags = await reading.search_tag_names(conn, q, 20)
-            if viewer.account is not None:
-                statuses = await status_store.load_visible(conn, await reading.search_status_ids(conn, q, viewer.id, 20), viewer.id)
-    return page(request, "search.html", q=q, accounts=accounts, hashtags=hashtags, statuses=statuses)
+            found = await search_service.search(conn, viewer.id, q, base_url=ctx_of(request).settings.base_url)
+    return page(request, "search.html", q=q, accounts=found.accounts, hashtags=[t.name for t in found.hashtags],
+                statuses=found.statuses)
 
 
 @router.get("/about")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -13,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from townsquare.api.deps import ctx_of
 from townsquare.core.clock import aware
 from townsquare.core.html import strip_tags
-from townsquare.web.assets import script_urls
+from townsquare.web.assets import script_urls, style_url
 from townsquare.web.session import CSRF_FIELD, attach_csrf_cookie, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -24,16 +25,21 @@ FORM_ACTION = "; form-action 'self'"
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 
 
+# Each post shows its time twice and its text once more as its accessible name: on a 600-post thread these
+# filters ran thousands of times per page, so they remember recent answers (their inputs are immutable).
+@lru_cache(maxsize=4096)
 def _when(value: datetime | None) -> str:
     if value is None:
         return ""
     return aware(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+@lru_cache(maxsize=4096)
 def _iso(value: datetime | None) -> str:
     return aware(value).isoformat() if value is not None else ""
 
 
+@lru_cache(maxsize=1024)
 def _excerpt(html: str, length: int = 80) -> str:
     text = " ".join(strip_tags(html or "").split())
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
@@ -43,8 +49,10 @@ def _name(account) -> str:
     return (account.display_name or account.username) if account is not None else ""
 
 
+# The templates ship with the package and do not change under a running server: no stat() of every template
+# file (and of each one it imports or includes) on every render.
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True,
-                  lstrip_blocks=True)
+                  lstrip_blocks=True, auto_reload=False)
 env.filters.update(when=_when, iso=_iso, excerpt=_excerpt, name=_name, trusted=Markup)
 
 
@@ -72,7 +80,7 @@ def render_html(request: Request, template: str, **context) -> str:
     viewer = getattr(request.state, "web_viewer", None)
     return env.get_template(template).render(
         request=request, viewer=viewer, me=viewer.account if viewer is not None else None, site=ctx.settings,
-        csrf=csrf_field(request), scripts=script_urls(), path=request.url.path, **context)
+        csrf=csrf_field(request), scripts=script_urls(), style=style_url(), path=request.url.path, **context)
 
 
 def page(request: Request, template: str, status: int = 200, headers: dict | None = None, *,

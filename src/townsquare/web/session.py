@@ -14,7 +14,7 @@ from townsquare.api.ratelimit import limit_headers
 from townsquare.core.errors import ApiError
 from townsquare.domain.models import Account
 from townsquare.ratelimit.rules import client_ip, client_key, parse_networks
-from townsquare.services import inbox, sessions
+from townsquare.services import sessions
 
 SESSION_COOKIE = "ts_session"
 CSRF_COOKIE = "ts_csrf"
@@ -66,10 +66,9 @@ async def viewer_of(request: Request) -> WebViewer:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         async with ctx_of(request).db.read() as conn:
-            found = await sessions.session_account(conn, secret)
-            if found is not None and found[1].disabled_at is None:
-                unread = await inbox.unread_count(conn, found[1].id)
-                viewer = WebViewer(account=found[1], token_id=found[0], unread=unread)
+            found = await sessions.session_viewer(conn, secret)  # token, account and unread badge in one query
+        if found is not None and found[1].disabled_at is None:
+            viewer = WebViewer(account=found[1], token_id=found[0], unread=found[2])
     request.state.web_viewer = viewer
     return viewer
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select  # only the statuses endpoint, which another branch reworks, still builds SQL here
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,13 +13,11 @@ from townsquare.api.serializers.accounts import account as render_account
 from townsquare.api.serializers.accounts import credential_account, relationship
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
-from townsquare.core.pagination import apply, ordered, page_from
-from townsquare.moderation.policy import viewer_params, visible_to
+from townsquare.core.pagination import page_from
 from townsquare.services import accounts as account_service
 from townsquare.services import auth, relations
 from townsquare.storage import accounts as account_store
-from townsquare.storage import media as media_rows
-from townsquare.storage.tables import pins, statuses, status_tags, tags
+from townsquare.storage.account_statuses import AccountStatusFilter, account_status_page
 from townsquare.storage import graph
 
 router = APIRouter()
@@ -168,23 +165,10 @@ async def account_statuses(request: Request, account_id: str) -> Response:
     page = page_from(p)
     async with ctx_of(request).db.read() as conn:
         account = await _account_or_404(conn, path_id(account_id))
-        query = select(statuses.c.id).where(statuses.c.account_id == account.id).where(visible_to(viewer_id))
-        column = statuses.c.id
-        if as_bool(p.get("pinned")):
-            query = select(pins.c.id.label("cursor"), pins.c.status_id.label("id")).join(statuses, statuses.c.id == pins.c.status_id).where(pins.c.account_id == account.id).where(visible_to(viewer_id))
-            column = pins.c.id
-        if as_bool(p.get("exclude_replies")):
-            query = query.where((statuses.c.in_reply_to_id.is_(None)) | (statuses.c.in_reply_to_account_id == account.id))
-        if as_bool(p.get("exclude_reblogs")):
-            query = query.where(statuses.c.reblog_of_id.is_(None))
-        if as_bool(p.get("only_media")):
-            query = query.where(media_rows.has_media())
-        tagged = as_str(p.get("tagged"), "tagged", 200)
-        if tagged:
-            query = query.where(statuses.c.id.in_(select(status_tags.c.status_id).join(tags, tags.c.id == status_tags.c.tag_id).where(tags.c.name == tagged.lstrip("#").lower())))
-        rows = ordered((await conn.execute(apply(query, column, page), viewer_params(viewer_id))).all(), page)
-        ids = [r.id for r in rows]
-        cursors = [r.cursor for r in rows] if as_bool(p.get("pinned")) else ids
+        wanted = AccountStatusFilter(pinned=as_bool(p.get("pinned")), exclude_replies=as_bool(p.get("exclude_replies")),
+                                     exclude_reblogs=as_bool(p.get("exclude_reblogs")), only_media=as_bool(p.get("only_media")),
+                                     tagged=as_str(p.get("tagged"), "tagged", 200))
+        ids, cursors = await account_status_page(conn, account.id, viewer_id, page, wanted)
         return await statuses_response(request, conn, ids, viewer_id, p, cursors, filter_context="account")
 
 

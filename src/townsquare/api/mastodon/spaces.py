@@ -18,13 +18,11 @@ from townsquare.api.serializers.spaces import account_ids, space as render_space
 from townsquare.core.clock import iso, now
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id, render_id
-from townsquare.core.pagination import apply, ordered, page_from
+from townsquare.core.pagination import page_from
 from townsquare.services import spaces as service
 from townsquare.spaces.reactions import normalise
 from townsquare.storage import accounts as account_store
-from townsquare.storage import spaces as store
 from townsquare.storage.spaces import Space
-from townsquare.storage.tables import spaces as spaces_table
 
 router = APIRouter()
 log = logging.getLogger("townsquare.spaces")
@@ -129,15 +127,15 @@ async def list_spaces(request: Request) -> Response:
     if state not in STATES:
         raise ApiError(422, "Validation failed: state must be live, scheduled or ended")
     page = page_from(p)
-    query = spaces_table.select().with_only_columns(spaces_table.c.id).where(spaces_table.c.state == state)
+    host_id = None
     if p.get("account_id") not in (None, ""):
-        query = query.where(spaces_table.c.account_id == (parse_id(p.get("account_id")) or -1))
+        host_id = parse_id(p.get("account_id")) or -1  # an id that is no id matches no host
     ctx = ctx_of(request)
     viewer_id = viewer.account.id if viewer.account else None
     async with ctx.db.read() as conn:
-        ids = [r.id for r in ordered((await conn.execute(apply(query, spaces_table.c.id, page))).all(), page)]
-        items = await render_many(ctx, conn, await store.load_many(conn, ids), viewer_id)
-    return paged(request, items, p, ids[0] if ids else None, ids[-1] if ids else None)
+        rooms = await service.listed(conn, state, page, host_id)
+        items = await render_many(ctx, conn, rooms, viewer_id)
+    return paged(request, items, p, rooms[0].id if rooms else None, rooms[-1].id if rooms else None)
 
 
 @router.get("/api/v1/spaces/{space_id}")
