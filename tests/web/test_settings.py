@@ -147,3 +147,53 @@ async def test_password_page_changes_it_with_the_current_one(server, browsers):
     r = await b.post("/settings/password", {"current_password": PASSWORD, "new_password": "a new password"})
     assert r.status_code == 303 and r.headers["location"].startswith("/settings/password?notice=")
     assert (await browsers().sign_in("alice", "a new password")).status_code == 303
+
+
+def _png(color: str, size=(64, 64)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_avatar_and_header_upload_with_alt_text_replace_and_remove(server, browsers):
+    alice = await server.user("alice")
+    b = browsers()
+    await b.sign_in("alice")
+    await b.get("/settings")
+    form = {"csrf_token": b.token, "display_name": "Alice", "avatar_description": "A red square",
+            "header_description": "A blue band"}
+    r = await b.http.post("/settings/profile", data=form,
+                          files={"avatar": ("me.png", _png("red"), "image/png"), "header": ("h.png", _png("blue", (300, 100)), "image/png")})
+    assert r.status_code == 303, r.text
+    account = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+    assert account["avatar"].startswith("http://") and "/system/media/" in account["avatar"]
+    assert account["avatar_description"] == "A red square" and account["header_description"] == "A blue band"
+    first = account["avatar"].split("/system/media/")[1]
+    got = await server.http.get(f"/system/media/{first}")
+    assert got.status_code == 200 and got.content[:8] == b"\x89PNG\r\n\x1a\n"
+    profile = (await b.get("/@alice")).text
+    assert f'src="/system/media/{first}" alt="A red square"' in profile and 'alt="A blue band"' in profile
+    settings_page = (await b.get("/settings")).text
+    assert 'value="A red square"' in settings_page and 'name="remove_avatar"' in settings_page
+    # Not an image: a clear error, nothing changed (the display name neither).
+    r = await b.http.post("/settings/profile", data={**form, "display_name": "Changed"},
+                          files={"avatar": ("me.png", b"just some text, not a picture", "image/png")})
+    assert r.status_code == 422 and "must be an image" in r.text
+    again = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+    assert again["avatar"] == account["avatar"] and again["display_name"] == "Alice"
+    # A new avatar replaces the old one, whose file goes once the job runs.
+    r = await b.http.post("/settings/profile", data=form, files={"avatar": ("new.png", _png("green"), "image/png")})
+    assert r.status_code == 303
+    await server.settle()
+    replaced = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+    assert replaced["avatar"] != account["avatar"] and replaced["header"] == account["header"]
+    assert (await server.http.get(f"/system/media/{first}")).status_code == 404
+    r = await b.http.post("/settings/profile", data={**form, "remove_avatar": "1"})
+    assert r.status_code == 303
+    gone = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+    assert gone["avatar"].endswith("/static/avatar.png") and gone["avatar_description"] == ""
+    assert gone["header"] == account["header"]

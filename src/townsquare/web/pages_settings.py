@@ -7,6 +7,7 @@ relations service, the appeal), so bad input is refused there and nothing is wri
 
 from __future__ import annotations
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +15,8 @@ from townsquare.api.deps import ctx_of
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.ids import parse_id
 from townsquare.domain.filters import ACTIONS, CONTEXTS
+from townsquare.domain.media import DESCRIPTION_LIMIT
+from townsquare.media import profile_images
 from townsquare.moderation import appeals
 from townsquare.services import accounts as account_service
 from townsquare.services import filters as filter_service
@@ -59,14 +62,17 @@ def _settings_page(request: Request, template: str, **context) -> Response:
 
 @router.get("/settings")
 async def settings(request: Request) -> Response:
-    """The profile: display name, bio, fields, who may follow, discoverability."""
-    await signed_in(request)
-    return _settings_page(request, "profile.html")
+    """The profile: avatar and header with their alt text, display name, bio, fields, who may follow, discoverability."""
+    viewer = await signed_in(request)
+    base = ctx_of(request).settings.base_url
+    return _settings_page(request, "profile.html", description_limit=DESCRIPTION_LIMIT,
+                          images={k: profile_images.file_url(getattr(viewer.account, f"{k}_file"), base)
+                                  for k in profile_images.KINDS})
 
 
 @router.post("/settings/profile")
 async def save_profile(request: Request) -> Response:
-    """Save display name, bio, fields, locked and discoverable (as update_credentials does)."""
+    """Save avatar, header, display name, bio, fields, locked and discoverable (as update_credentials does)."""
     viewer, form = await signed_in_form(request)
     fields = [{"name": str(form.get(f"field_name_{i}") or ""), "value": str(form.get(f"field_value_{i}") or "")}
               for i in range(account_service.MAX_FIELDS)]
@@ -75,8 +81,15 @@ async def save_profile(request: Request) -> Response:
                "fields": fields}
     if form.get("privacy"):  # older forms sent the default visibility with the profile
         changes["privacy"] = str(form["privacy"])
-    async with ctx_of(request).db.write() as conn:
-        await account_service.update_credentials(conn, viewer.account, changes)
+    images = {}
+    for kind in profile_images.KINDS:
+        upload = form.get(kind)
+        images[kind] = {"file": upload.file if isinstance(upload, UploadFile) and upload.filename else None,
+                        "description": str(form.get(f"{kind}_description") or ""),
+                        "remove": form.get(f"remove_{kind}") == "1"}
+    ctx = ctx_of(request)
+    await account_service.update_profile(ctx.db, ctx.media, viewer.account, changes, images)
+    ctx.after_commit()  # the job deleting replaced images
     return back(request, "/settings?notice=Profile+saved.")
 
 

@@ -1,0 +1,45 @@
+"""update_credentials with avatar and header files and their alt text (Mastodon 4.6's avatar_description)."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+from PIL import Image
+
+
+def _jpeg(size=(80, 80)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "orange").save(out, "JPEG")
+    return out.getvalue()
+
+
+async def test_update_credentials_takes_an_avatar_and_header_with_descriptions(server):
+    alice = await server.user("alice")
+    r = await alice.http.patch("/api/v1/accounts/update_credentials", headers={"Authorization": f"Bearer {alice.token}"},
+                               data={"avatar_description": "An orange square", "display_name": "Al"},
+                               files={"avatar": ("a.jpg", _jpeg(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    me = r.json()
+    assert me["display_name"] == "Al" and me["avatar_description"] == "An orange square"
+    assert "/system/media/" in me["avatar"] and me["avatar_static"] == me["avatar"]
+    assert me["header"].endswith("/static/header.png")
+    public = (await server.http.get(f"/api/v1/accounts/{alice.id}")).json()
+    assert public["avatar"] == me["avatar"] and public["avatar_description"] == "An orange square"
+    file = await server.http.get(urlsplit(me["avatar"]).path)
+    assert file.status_code == 200 and file.content[:2] == b"\xff\xd8"
+    # Only the description changes: the image stays.
+    r = await alice.http.patch("/api/v1/accounts/update_credentials", headers={"Authorization": f"Bearer {alice.token}"},
+                               data={"avatar_description": "Orange"})
+    assert r.json()["avatar"] == me["avatar"] and r.json()["avatar_description"] == "Orange"
+    # Bad input changes nothing: an invalid note with a good header, or a file that is no image; no file is left behind.
+    files_before = sorted(p for p in server.ctx.media.root.rglob("*") if p.is_file())
+    for data, files in (({"note": "x" * 501}, {"header": ("h.jpg", _jpeg((300, 100)), "image/jpeg")}),
+                        ({}, {"header": ("h.jpg", b"GIF89a-not-really", "image/gif")}),
+                        ({"header_description": "x" * 1501}, {})):
+        r = await alice.http.patch("/api/v1/accounts/update_credentials", headers={"Authorization": f"Bearer {alice.token}"},
+                                   data=data, files=files or None)
+        assert r.status_code == 422 and "error" in r.json(), r.text
+    assert sorted(p for p in server.ctx.media.root.rglob("*") if p.is_file()) == files_before
+    after = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+    assert after["header"].endswith("/static/header.png") and after["note"] == "" and after["header_description"] == ""
