@@ -43,3 +43,16 @@ async def test_update_credentials_takes_an_avatar_and_header_with_descriptions(s
     assert sorted(p for p in server.ctx.media.root.rglob("*") if p.is_file()) == files_before
     after = (await alice.get("/api/v1/accounts/verify_credentials")).json()
     assert after["header"].endswith("/static/header.png") and after["note"] == "" and after["header_description"] == ""
+
+
+async def test_purging_an_account_deletes_its_profile_images(server):
+    troll = await server.user("troll")
+    admin = await server.user("boss", scopes="read write admin:read admin:write", role="admin")
+    r = await troll.http.patch("/api/v1/accounts/update_credentials", headers={"Authorization": f"Bearer {troll.token}"},
+                               files={"avatar": ("a.jpg", _jpeg(), "image/jpeg"), "header": ("h.jpg", _jpeg((300, 100)), "image/jpeg")})
+    paths = [urlsplit(r.json()[k]).path for k in ("avatar", "header")]
+    assert all([(await server.http.get(p)).status_code == 200 for p in paths])
+    await admin.post(f"/api/v1/admin/accounts/{troll.id}/action", data={"type": "suspend"})
+    assert (await admin.delete(f"/api/v1/admin/accounts/{troll.id}")).status_code == 200
+    await server.settle()
+    assert [(await server.http.get(p)).status_code for p in paths] == [404, 404]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from townsquare.core.errors import ApiError
 from townsquare.domain.media import IMAGE_SIZE_LIMIT
+from townsquare.domain.models import Account
 from townsquare.media.images import process_thumbnail
 from townsquare.media.sniff import sniff
 from townsquare.media.store import MediaStore, new_prefix
@@ -30,15 +32,17 @@ def file_url(file: str | None, base_url: str) -> str | None:
     return base_url + file if file.startswith("/") else file
 
 
-def _key_of(file: str | None, store: MediaStore) -> str | None:
-    """The store key behind a stored file value, to delete it."""
+def key_of(file: str | None) -> str | None:
+    """The store key behind a stored file value (its last four path segments: the random prefix and the name)."""
     if not file:
         return None
-    if file.startswith(LOCAL_PREFIX):
-        return file[len(LOCAL_PREFIX):]
-    if store.url_base and file.startswith(store.url_base.rstrip("/") + "/"):
-        return file[len(store.url_base.rstrip("/")) + 1:]
-    return None
+    parts = urlsplit(file).path.split("/")
+    return "/".join(parts[-4:]) if len(parts) >= 5 else None
+
+
+def keys_of(account: Account) -> list[str]:
+    """The store keys of an account's avatar and header files (to delete them with the account)."""
+    return [k for k in (key_of(account.avatar_file), key_of(account.header_file)) if k]
 
 
 async def _store_image(store: MediaStore, kind: str, file: BinaryIO) -> str:
@@ -86,7 +90,7 @@ async def store_uploads(store: MediaStore, images: dict) -> dict[str, str]:
 
 async def discard_stored(store: MediaStore, stored: dict[str, str]) -> None:
     """Delete files stored for changes that were then refused (so a failed save leaves nothing behind)."""
-    keys = [k for k in (_key_of(v, store) for v in stored.values()) if k]
+    keys = [k for k in (key_of(v) for v in stored.values()) if k]
     if keys:
         await store.delete(keys)
 
@@ -100,7 +104,7 @@ async def apply(conn, store: MediaStore, account_id: int, images: dict, stored: 
         values = {}
         if kind in stored or change.get("remove"):
             values["file"] = stored.get(kind)
-            old_keys.append(_key_of(getattr(current, f"{kind}_file"), store))
+            old_keys.append(key_of(getattr(current, f"{kind}_file")))
             if change.get("remove"):
                 values["description"] = None
         if change.get("description") is not None and not change.get("remove"):
