@@ -59,7 +59,26 @@ def _routes(names: dict, signed_in: bool) -> list[str]:
     if not signed_in:
         return [*common, "/auth/sign_in", "/auth/sign_up"]
     return [*common, "/notifications", "/notifications?type=follow", "/settings", "/admin", "/admin?resolved=1",
-            f"/@{names['author']}/report", f"{names['status']}/report"]
+            f"/@{names['author']}/report", f"{names['status']}/report",
+            "/settings/preferences", "/settings/filters", "/settings/filters/new", names["filter"], "/settings/sessions",
+            "/settings/blocks", "/settings/mutes", "/settings/warnings", "/settings/password", "/account_status",
+            "/admin/appeals", "/admin/appeals?state=rejected", "/admin/log"]
+
+
+def _moderator_settings(page, url: str, names: dict) -> None:
+    """Give the signed-in moderator's settings and moderation pages something to list: a filter, a mute, a warning."""
+    page.goto(f"{url}/settings/filters/new")
+    page.get_by_label("Title").fill("Axe filter")
+    page.get_by_label("Home and lists").check()
+    page.get_by_label("New keyword 1").fill("spoiler")
+    page.get_by_role("button", name="Create filter").click()
+    names["filter"] = page.get_by_role("link", name="Edit filter “Axe filter”").get_attribute("href")
+    page.goto(f"{url}/@{names['fan']}")
+    page.get_by_role("button", name="Mute", exact=True).click()
+    page.goto(f"{url}/admin?account={names['fan']}")
+    lookup = page.locator("form", has=page.get_by_role("button", name=f"Apply to @{names['fan']}"))
+    lookup.locator("input[name=text]").fill("a friendly warning")
+    lookup.get_by_role("button").click()
 
 
 def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live_server, site):
@@ -70,6 +89,7 @@ def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live
         page = context.new_page()
         if signed_in:
             sign_in(page, live_server.url, site["mod"])  # a moderator sees every page, /admin included
+            _moderator_settings(page, live_server.url, site)
         for route in _routes(site, signed_in):
             page.goto(live_server.url + route)
             page.add_script_tag(path=str(AXE))

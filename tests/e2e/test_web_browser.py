@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.browser import chromium, make_admin, screenshot  # noqa: F401  (the shared browser fixture)
@@ -29,6 +31,12 @@ def sign_in(page, url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (48, 48), "teal").save(out, "PNG")
+    return out.getvalue()
 
 
 def post(page, text: str, warning: str = "") -> None:
@@ -106,10 +114,15 @@ def test_the_newcomers_journey(chromium, live_server, js):
         pa.goto(f"{url}/settings")
         pa.get_by_label("Display name").fill(f"Author {tag}")
         pa.get_by_label("Bio").fill("I write about films.")
+        pa.get_by_label(re.compile("^New avatar")).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": _png()})
+        pa.get_by_label("Description of the avatar (alt text)").fill(f"A teal square {tag}")
         pa.get_by_role("button", name="Save profile").click()
         expect(pa.get_by_text("Profile saved.")).to_be_visible()
         pa.goto(f"{url}/@{author}")
         expect(pa.get_by_role("heading", name=re.compile(f"Author {tag}"))).to_be_visible()
+        avatar = pa.get_by_role("img", name=f"A teal square {tag}")
+        expect(avatar).to_be_visible()
+        assert avatar.evaluate("img => img.naturalWidth") == 48  # the browser decoded the stored image
         screenshot(pa, f"profile-{'js' if js else 'nojs'}")
 
         # The fan reports the author's post; a moderator resolves the report and suspends the account.

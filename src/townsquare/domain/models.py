@@ -55,6 +55,10 @@ class Account:
     silenced_at: datetime | None = None
     sensitized_at: datetime | None = None
     disabled_at: datetime | None = None
+    avatar_file: str | None = None  # a URL path under this app, or the object store's URL; None: the default image
+    avatar_description: str | None = None
+    header_file: str | None = None
+    header_description: str | None = None
 
     from_row = classmethod(_from_row)
 

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from townsquare.core.clock import aware, now
 from townsquare.core.errors import ApiError
 from townsquare.domain.models import Account
+from townsquare.media import profile_images
 from townsquare.moderation import audit
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
+from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import accounts, favourites, follows, statuses
 from townsquare.timelines.feeds import FeedStore
 
@@ -50,6 +52,8 @@ async def purge_account(conn: AsyncConnection, feeds: FeedStore, actor: Account 
     for (status_id,) in (await conn.execute(own)).all():
         await feeds.remove_status(conn, status_id)
     await media_rows.discard_for_account(conn, tid)  # rows now, files by a job after the commit
+    if profile_images.keys_of(target):
+        await enqueue(conn, media_rows.DELETE_FILES_JOB, {"keys": profile_images.keys_of(target)})  # the avatar and header files
     await audit.record(conn, actor, "purge", "account", tid, target.username, reason)
     await conn.execute(accounts.delete().where(accounts.c.id == tid))
 

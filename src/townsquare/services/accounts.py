@@ -12,6 +12,7 @@ from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, unprocessable
 from townsquare.core.ids import new_id
 from townsquare.domain.models import VISIBILITIES, Account
+from townsquare.media import profile_images
 from townsquare.services.auth import hash_password
 from townsquare.storage import accounts as account_store
 from townsquare.storage.tables import accounts
@@ -106,3 +107,18 @@ async def update_credentials(conn: AsyncConnection, viewer: Account, changes: di
     if values:
         await conn.execute(update(accounts).where(accounts.c.id == viewer.id).values(**values))
     return await account_store.get(conn, viewer.id)
+
+
+async def update_profile(db, store, viewer: Account, changes: dict, images: dict) -> Account:
+    """Apply profile changes together with avatar/header uploads and alt texts (update_credentials with files):
+    the images are processed and stored first, then everything is written in one transaction; refused
+    changes leave neither rows nor files behind."""
+    stored = await profile_images.store_uploads(store, images)
+    try:
+        async with db.write() as conn:
+            await update_credentials(conn, viewer, changes)
+            await profile_images.apply(conn, store, viewer.id, images, stored)
+            return await account_store.get(conn, viewer.id)
+    except BaseException:
+        await profile_images.discard_stored(store, stored)
+        raise

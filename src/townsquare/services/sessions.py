@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import now
-from townsquare.core.errors import ApiError, unprocessable
+from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.domain.models import Account
 from townsquare.services import auth
 from townsquare.services.accounts import create_account
@@ -100,3 +102,49 @@ async def change_password(conn: AsyncConnection, account: Account, current: str,
 def new_csrf_seed() -> str:
     """A random value for the CSRF cookie."""
     return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Authorization:
+    """One live access token of an account: a browser session of the web app, or an app the account authorised."""
+
+    token_id: int
+    app_id: int | None
+    app_name: str
+    website: str | None
+    scopes: list[str]
+    created_at: datetime
+    web: bool
+
+
+async def authorizations(conn: AsyncConnection, account_id: int) -> list[Authorization]:
+    """Every live token of an account with its app, newest first (the settings page's apps and sessions)."""
+    query = (select(oauth_tokens.c.id, oauth_tokens.c.app_id, oauth_tokens.c.scopes, oauth_tokens.c.created_at,
+                    oauth_apps.c.name, oauth_apps.c.website, oauth_apps.c.client_id)
+             .select_from(oauth_tokens.outerjoin(oauth_apps, oauth_apps.c.id == oauth_tokens.c.app_id))
+             .where(and_(oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None)))
+             .order_by(oauth_tokens.c.id.desc()))
+    return [Authorization(token_id=r.id, app_id=r.app_id, app_name=r.name or "Unknown app", website=r.website,
+                          scopes=(r.scopes or "").split(), created_at=r.created_at, web=r.client_id == WEB_CLIENT_ID)
+            for r in (await conn.execute(query)).all()]
+
+
+async def revoke_own_token(conn: AsyncConnection, account_id: int, token_id: int) -> None:
+    """Revoke one live token of the account (404 for another account's or an already revoked token)."""
+    done = await conn.execute(update(oauth_tokens).where(and_(
+        oauth_tokens.c.id == token_id, oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None)))
+        .values(revoked_at=now()))
+    if not done.rowcount:
+        raise not_found()
+
+
+async def revoke_app(conn: AsyncConnection, account_id: int, app_id: int) -> None:
+    """Revoke every live token the account gave one app (404 when it gave it none); the web app is not an app here."""
+    app = await auth.app_by_id(conn, app_id)
+    if app is None or app.client_id == WEB_CLIENT_ID:
+        raise not_found()
+    done = await conn.execute(update(oauth_tokens).where(and_(
+        oauth_tokens.c.app_id == app_id, oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None)))
+        .values(revoked_at=now()))
+    if not done.rowcount:
+        raise not_found()

@@ -79,3 +79,14 @@ async def suspended(conn: AsyncConnection, limit: int = 100) -> list[Account]:
     rows = (await conn.execute(select(accounts).where(accounts.c.suspended_at.is_not(None))
                                .order_by(accounts.c.suspended_at.desc()).limit(limit))).all()
     return [Account.from_row(r) for r in rows]
+
+
+PROFILE_IMAGES = ("avatar", "header")
+
+
+async def set_profile_image(conn: AsyncConnection, account_id: int, kind: str, **values) -> None:
+    """Change an account's avatar or header: its stored file and/or its alt text (`file`, `description`)."""
+    if kind not in PROFILE_IMAGES:
+        raise ValueError(kind)
+    await conn.execute(update(accounts).where(accounts.c.id == account_id)
+                       .values(**{f"{kind}_{name}": value for name, value in values.items()}))

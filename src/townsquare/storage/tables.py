@@ -64,6 +64,11 @@ accounts = Table(
     Column("default_visibility", String(10), nullable=False, default="public"),
     Column("default_sensitive", Boolean, nullable=False, default=False),
     Column("default_language", String(16), nullable=True),
+    # Profile images: the stored file (a URL path under this app, or the object store's URL) and its alt text.
+    Column("avatar_file", String(500), nullable=True),
+    Column("avatar_description", Text, nullable=True),
+    Column("header_file", String(500), nullable=True),
+    Column("header_description", Text, nullable=True),
     Column("statuses_count", Integer, nullable=False, default=0),
     Column("followers_count", Integer, nullable=False, default=0),
     Column("following_count", Integer, nullable=False, default=0),

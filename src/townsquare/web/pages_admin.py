@@ -1,4 +1,5 @@
-"""Moderation for staff: the reports queue with the reported posts, resolving, and account actions with a reason."""
+"""Moderation for staff: the reports queue with the reported posts, resolving, account actions with a reason,
+the appeals queue and the audit log (the same services and permissions as the admin API)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from starlette.responses import Response
 from townsquare.api.deps import ctx_of
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
+from townsquare.moderation import appeals as appeal_service
+from townsquare.moderation import audit
 from townsquare.moderation import reports as report_service
 from townsquare.moderation import sanctions
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 from townsquare.web.pages_actions import signed_in_form
+from townsquare.web.pages_public import older_link, page_of
 from townsquare.web.render import back, page
 from townsquare.web.routing import web_router
 from townsquare.web.session import viewer_of
@@ -95,3 +99,54 @@ async def unsuspend(request: Request, account_id: str) -> Response:
         target = await sanctions.load_target(conn, aid)
         await sanctions.lift(conn, viewer.account, target, "unsuspend", str(form.get("reason") or "")[:5000])
     return back(request, "/admin?notice=Suspension+lifted.")
+
+
+APPEAL_STATES = (("pending", "Pending appeals"), ("approved", "Approved appeals"), ("rejected", "Rejected appeals"))
+LOG_PAGE = 40
+
+
+@router.get("/admin/appeals")
+async def appeals_queue(request: Request) -> Response:
+    """Appeals of one state (pending first) with the decision appealed (as GET /api/v1/admin/appeals)."""
+    viewer = await viewer_of(request)
+    _staff(viewer)
+    state = request.query_params.get("state") or "pending"
+    if state not in dict(APPEAL_STATES):
+        raise ApiError(422, "State must be pending, approved or rejected.")
+    pg = page_of(request)
+    async with ctx_of(request).db.read() as conn:
+        rows = await appeal_service.page_rows(conn, state, pg)
+        warnings = await appeal_service.load_warnings(conn, [r.account_warning_id for r in rows])
+    items = [{"id": r.id, "text": r.text, "state": r.state, "created_at": r.created_at, "decided_at": r.decided_at,
+              "warning": warnings[r.account_warning_id]} for r in rows if r.account_warning_id in warnings]
+    return page(request, "admin_appeals.html", appeals=items, state=state, states=APPEAL_STATES,
+                notice=request.query_params.get("notice"),
+                more=older_link(request, rows[-1].id if rows else None, len(rows) >= pg.limit, state=state))
+
+
+@router.post("/admin/appeals/{appeal_id}/{verb}")
+async def decide_appeal(request: Request, appeal_id: str, verb: str) -> Response:
+    """Approve an appeal (the sanction is reversed) or reject it, logged in the audit log."""
+    viewer, form = await signed_in_form(request)
+    _staff(viewer)
+    aid = parse_id(appeal_id)
+    if aid is None or verb not in ("approve", "reject"):
+        raise not_found()
+    async with ctx_of(request).db.write() as conn:
+        await appeal_service.decide(conn, viewer.account, aid, verb == "approve")
+    done = "Appeal+approved." if verb == "approve" else "Appeal+rejected."
+    return back(request, f"/admin/appeals?notice={done}")
+
+
+@router.get("/admin/log")
+async def audit_log(request: Request) -> Response:
+    """The audit log: every moderation action, by whom, on whom and why (as GET /api/v1/admin/action_logs)."""
+    viewer = await viewer_of(request)
+    _staff(viewer)
+    action = (request.query_params.get("action") or "").strip()[:40] or None
+    pg = page_of(request)
+    pg.limit = LOG_PAGE
+    async with ctx_of(request).db.read() as conn:
+        rows = await audit.page_rows(conn, pg, action)
+    return page(request, "admin_log.html", entries=rows, action=action or "",
+                more=older_link(request, rows[-1].id if rows else None, len(rows) >= pg.limit, action=action or ""))

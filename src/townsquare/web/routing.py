@@ -38,7 +38,7 @@ class WebRoute(APIRoute):
                 await enforce_limits(request, viewer)
                 if viewer.restricted and not request.url.path.startswith(RESTRICTED_ALLOWED):
                     if request.method == "GET":
-                        from townsquare.web.pages_me import account_status
+                        from townsquare.web.pages_settings import account_status
 
                         return await account_status(request)
                     raise ApiError(403, "Your account cannot do this now.")

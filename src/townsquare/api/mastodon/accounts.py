@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +15,7 @@ from townsquare.api.serializers.accounts import credential_account, relationship
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
+from townsquare.media import profile_images
 from townsquare.services import accounts as account_service
 from townsquare.services import auth, relations
 from townsquare.storage import accounts as account_store
@@ -78,9 +80,19 @@ async def update_credentials(request: Request) -> Response:
         changes["sensitive"] = as_bool(source["sensitive"])
     if "language" in source:
         changes["language"] = source["language"]
+    images = {}
+    for kind in profile_images.KINDS:
+        upload = p.get(kind)
+        description = as_str(p.get(f"{kind}_description"), f"{kind}_description")
+        if isinstance(upload, UploadFile) or description is not None:
+            images[kind] = {"file": upload.file if isinstance(upload, UploadFile) else None, "description": description}
     ctx = ctx_of(request)
-    async with ctx.db.write() as conn:
-        account = await account_service.update_credentials(conn, viewer.account, changes)
+    if images:
+        account = await account_service.update_profile(ctx.db, ctx.media, viewer.account, changes, images)
+        ctx.after_commit()  # the job deleting replaced files
+    else:
+        async with ctx.db.write() as conn:
+            account = await account_service.update_credentials(conn, viewer.account, changes)
     return json(credential_account(account, ctx.settings.base_url))
 
 

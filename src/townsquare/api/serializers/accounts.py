@@ -8,6 +8,7 @@ from townsquare.core.clock import aware, iso, iso_date
 from townsquare.core.html import plain_text, plain_to_html
 from townsquare.core.ids import render_id
 from townsquare.domain.models import Account, AccountWarning, Relationship
+from townsquare.media.profile_images import file_url
 
 
 def _midnight(value: datetime) -> str:
@@ -17,8 +18,8 @@ def _midnight(value: datetime) -> str:
 
 def account(a: Account, base_url: str) -> dict:
     """Render a public Account entity."""
-    avatar = f"{base_url}/static/avatar.png"
-    header = f"{base_url}/static/header.png"
+    avatar = file_url(a.avatar_file, base_url) or f"{base_url}/static/avatar.png"
+    header = file_url(a.header_file, base_url) or f"{base_url}/static/header.png"
     return {
         "id": render_id(a.id),
         "username": a.username,
@@ -37,6 +38,8 @@ def account(a: Account, base_url: str) -> dict:
         "avatar_static": avatar,
         "header": header,
         "header_static": header,
+        "avatar_description": a.avatar_description or "",
+        "header_description": a.header_description or "",
         "followers_count": a.followers_count,
         "following_count": a.following_count,
         "statuses_count": a.statuses_count,
