@@ -1,25 +1,218 @@
-// Space pages: Play uses the browser's own HLS where it has it, else loads hls.js only when pressed.
+// Space pages only. Listening: Play uses the browser's own HLS where it has it, else loads hls.js only
+// when pressed, and counts the page as a listener while it plays. Speaking: the microphone through
+// getUserMedia, encoded to Opus by MediaRecorder, sent over the speaker audio WebSocket, with a level
+// meter and mute. The stage (who speaks, listener count) refreshes every few seconds.
 (function () {
   "use strict";
+
+  function post(url, body) {
+    return fetch(url, {method: "POST", body: body, credentials: "same-origin",
+                       headers: {"X-Requested-With": "fetch"}});
+  }
+
+  // ---- listening ----
   var audio = document.getElementById("space-audio");
   var play = document.getElementById("space-play");
-  if (!audio || !play) return;
-  if (audio.canPlayType("application/vnd.apple.mpegurl")) return; // native HLS: the audio controls suffice
-  audio.removeAttribute("src");
-  audio.controls = false;
-  play.hidden = false;
-  play.addEventListener("click", function () {
+  var listenerId = null;
+  var heartbeat = null;
+
+  function join() {
+    var url = audio.getAttribute("data-join");
+    if (!url) return;
+    var body = new URLSearchParams();
+    if (listenerId) body.set("listener_id", listenerId);
+    post(url, body).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+      if (!data) return;
+      listenerId = data.listener_id;
+      if (!heartbeat) heartbeat = setInterval(join, Math.max(1, data.heartbeat_interval || 10) * 1000);
+    }).catch(function () {});
+  }
+
+  function leave() {
+    var url = audio && audio.getAttribute("data-join");
+    if (!url || !listenerId) return;
+    var body = new URLSearchParams();
+    body.set("listener_id", listenerId);
+    navigator.sendBeacon(url.replace(/join$/, "leave"), body);
+  }
+
+  function startPlaying() {
+    var source = audio.getAttribute("data-source");
     play.disabled = true;
+    join();
+    if (audio.canPlayType("application/vnd.apple.mpegurl")) {
+      audio.src = source;
+      audio.controls = true;
+      audio.play();
+      return;
+    }
     var script = document.createElement("script");
     script.src = audio.getAttribute("data-hls");
     script.onload = function () {
-      var hls = new window.Hls();
-      hls.loadSource(audio.getAttribute("data-source"));
+      var hls = new window.Hls({liveSyncDurationCount: 2});
+      hls.loadSource(source);
       hls.attachMedia(audio);
       audio.controls = true;
-      audio.play();
+      audio.play().catch(function () {});
       audio.focus();
     };
+    script.onerror = function () { play.disabled = false; };
     document.head.appendChild(script);
+  }
+
+  if (audio && play) {
+    // With script, nothing is fetched until Play; without it, the audio element plays natively (Safari).
+    audio.removeAttribute("src");
+    audio.controls = false;
+    play.hidden = false;
+    play.addEventListener("click", startPlaying);
+    window.addEventListener("pagehide", leave);
+  }
+
+  // ---- the stage, refreshed ----
+  function refreshStage() {
+    var stage = document.getElementById("stage");
+    var url = stage && stage.getAttribute("data-refresh");
+    if (!url || document.hidden || stage.contains(document.activeElement)) return;
+    fetch(url, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("stage");
+      var current = document.getElementById("stage");
+      if (fresh && current && !current.contains(document.activeElement)) current.replaceWith(fresh);
+    }).catch(function () {});
+  }
+  if (document.querySelector("#stage[data-refresh]")) setInterval(refreshStage, 3000);
+
+  // ---- speaking ----
+  var speak = document.getElementById("speak");
+  if (!speak) return;
+  var controls = document.getElementById("speak-controls");
+  var startButton = document.getElementById("mic-start");
+  var stopButton = document.getElementById("mic-stop");
+  var muteForm = document.getElementById("mic-mute-form");
+  var muteButton = document.getElementById("mic-mute");
+  var meter = document.getElementById("mic-level");
+  var statusLine = document.getElementById("mic-status");
+  var stream = null, recorder = null, socket = null, context = null, meterTimer = null;
+  var muted = muteButton.getAttribute("aria-pressed") === "true";
+  controls.hidden = false;
+
+  function say(text) { statusLine.textContent = text; }
+
+  function pickType() {
+    var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus"];
+    for (var i = 0; i < types.length; i++) {
+      if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
+    }
+    return null;
+  }
+
+  function applyMute() {
+    if (stream) stream.getAudioTracks().forEach(function (t) { t.enabled = !muted; });
+    muteButton.setAttribute("aria-pressed", muted ? "true" : "false");
+    muteForm.action = muteForm.action.replace(/\/(un)?mute$/, muted ? "/unmute" : "/mute");
+  }
+
+  function startMeter() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    context = new Context();
+    var analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    context.createMediaStreamSource(stream).connect(analyser);
+    var samples = new Float32Array(analyser.fftSize);
+    meterTimer = setInterval(function () {
+      analyser.getFloatTimeDomainData(samples);
+      var sum = 0;
+      for (var i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
+      var level = muted ? 0 : Math.min(1, Math.sqrt(Math.sqrt(sum / samples.length)));  // root for a perceptual scale
+      meter.value = level;
+      meter.textContent = Math.round(level * 100) + "%";
+    }, 100);
+    if (context.state === "suspended") context.resume();
+  }
+
+  function stopAll() {
+    if (recorder && recorder.state !== "inactive") recorder.stop();
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    if (meterTimer) clearInterval(meterTimer);
+    if (context) context.close();
+    if (socket && socket.readyState <= 1) socket.close(1000);
+    stream = recorder = socket = context = meterTimer = null;
+    meter.value = 0;
+    meter.textContent = "silent";
+    startButton.disabled = false;
+    stopButton.disabled = true;
+    speak.removeAttribute("data-on-air");
+  }
+
+  function openSocket(type) {
+    var format = type.indexOf("ogg") >= 0 ? "ogg" : "webm";
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + speak.getAttribute("data-socket") + "?format=" + format);
+    socket.onopen = function () {
+      recorder = new MediaRecorder(stream, {mimeType: type, audioBitsPerSecond: 48000});
+      recorder.ondataavailable = function (e) {
+        if (e.data && e.data.size && socket && socket.readyState === 1) socket.send(e.data);
+      };
+      recorder.start(250);  // a chunk every quarter second keeps the delay short
+      speak.setAttribute("data-on-air", "true");
+      stopButton.disabled = false;
+      say(muted ? "You are connected but muted: unmute to be heard." : "You are on air: everyone listening hears you.");
+    };
+    socket.onclose = function (e) {
+      var wasOpen = speak.hasAttribute("data-on-air");
+      stopAll();
+      if (e.code === 1008) say("The server did not take your audio: you are not on the stage of this live space.");
+      else if (e.reason) say("Stopped: " + e.reason + ".");
+      else say(wasOpen ? "Disconnected from the space." : "Could not connect to the space.");
+    };
+  }
+
+  startButton.addEventListener("click", function () {
+    var type = pickType();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !type) {
+      say("This browser cannot record Opus audio, so it cannot speak here.");
+      return;
+    }
+    startButton.disabled = true;
+    say("Your browser is asking for permission to use the microphone.");
+    navigator.mediaDevices.getUserMedia({audio: {echoCancellation: true, noiseSuppression: true, autoGainControl: true}})
+      .then(function (got) {
+        stream = got;
+        applyMute();
+        startMeter();
+        openSocket(type);
+      }, function (err) {
+        startButton.disabled = false;
+        if (err && err.name === "NotAllowedError") say("Microphone access was refused. Allow it in your browser's site settings, then press Start speaking again.");
+        else if (err && err.name === "NotFoundError") say("No microphone was found.");
+        else say("The microphone could not be opened" + (err && err.message ? ": " + err.message : "."));
+      });
+  });
+
+  stopButton.addEventListener("click", function () {
+    stopAll();
+    say("You stopped speaking.");
+    startButton.focus();
+  });
+
+  // The mute form works without script too; here it also silences the microphone at once.
+  muteForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    muted = !muted;
+    var body = new FormData(muteForm);
+    var action = muteForm.action;
+    applyMute();
+    post(action, body).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      say(muted ? "Muted: nobody hears you." : (stream ? "Unmuted: you are on air." : "Unmuted."));
+    }).catch(function () {
+      muted = !muted;
+      applyMute();
+      say("Mute could not be saved; try again.");
+    });
   });
 })();
