@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timezone
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from townsquare.api.deps import ctx_of
 from townsquare.api.mastodon.spaces import _announce_stage, end_room, hls_url, recording_url
@@ -187,8 +187,8 @@ async def space_action(request: Request, space_id: str, verb: str) -> Response:
             who = [await _account_of(conn, form)] if with_account else [me] if verb == "withdraw" else []
             await change(conn, sid, me, *who, *([extra] if extra is not None else []))
         await _announce_stage(ctx, sid)
-    if request.headers.get("x-requested-with") == "fetch":  # the speaking script's own mute button
-        return security_headers(Response(status_code=204))
+    if request.headers.get("x-requested-with") == "fetch":  # the page's script, which stays on the page
+        return security_headers(PlainTextResponse(NOTICES[verb]))
     return back(request, f"/spaces/{sid}?done={verb}")
 
 

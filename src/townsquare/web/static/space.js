@@ -70,20 +70,51 @@
   }
 
   // ---- the stage, refreshed ----
-  function refreshStage() {
+  // Not while keyboard focus is inside it (that would lose the focus), unless an action there just finished.
+  function refreshStage(force) {
     var stage = document.getElementById("stage");
     var url = stage && stage.getAttribute("data-refresh");
-    if (!url || document.hidden || stage.contains(document.activeElement)) return;
-    fetch(url, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (r) {
+    if (!url || (!force && (document.hidden || stage.contains(document.activeElement)))) return Promise.resolve();
+    return fetch(url, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (!html) return;
       var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("stage");
       var current = document.getElementById("stage");
-      if (fresh && current && !current.contains(document.activeElement)) current.replaceWith(fresh);
+      if (!fresh || !current || (!force && current.contains(document.activeElement))) return;
+      var hadFocus = current.contains(document.activeElement);
+      current.replaceWith(fresh);
+      if (hadFocus) document.getElementById("stage-title").focus();
     }).catch(function () {});
   }
   if (document.querySelector("#stage[data-refresh]")) setInterval(refreshStage, 3000);
+
+  // Stage actions, reactions and invitations go without leaving the page, so a speaker stays on air.
+  function announce(form, text) {
+    var region = document.getElementById(form.closest("#host-controls") ? "host-status" : "live");
+    if (region) region.textContent = text;
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-inline")) return;
+    e.preventDefault();
+    var body = new FormData(form);
+    if (e.submitter && e.submitter.name) body.append(e.submitter.name, e.submitter.value);
+    post(form.action, body).then(function (r) {
+      if (r.ok) {
+        if (form.querySelector("input[type=text]")) form.reset();
+        return r.text().then(function (text) {
+          announce(form, text || "Done.");
+          return refreshStage(true);
+        });
+      }
+      return r.text().then(function (html) {
+        var error = new DOMParser().parseFromString(html, "text/html").querySelector("main .error");
+        var text = error ? error.textContent.trim() : "";
+        announce(form, text || "That did not work (" + r.status + ").");
+      });
+    }).catch(function () { announce(form, "The server could not be reached; try again."); });
+  });
 
   // ---- speaking ----
   var speak = document.getElementById("speak");
