@@ -36,14 +36,22 @@
     navigator.sendBeacon(url.replace(/join$/, "leave"), body);
   }
 
+  // hls.js wherever Media Source Extensions play AAC (Chromium, Firefox, desktop Safari: one tested path;
+  // Chromium's own HLS claims "maybe" yet fails on live audio-only MPEG-TS); the browser's own HLS only where
+  // MSE is missing (iPhone Safari).
+  function mseCanPlay() {
+    var MS = window.MediaSource || window.ManagedMediaSource;
+    return !!(MS && MS.isTypeSupported && MS.isTypeSupported('audio/mp4; codecs="mp4a.40.2"'));
+  }
+
   function startPlaying() {
     var source = audio.getAttribute("data-source");
     play.disabled = true;
     join();
-    if (audio.canPlayType("application/vnd.apple.mpegurl")) {
+    if (!mseCanPlay() && audio.canPlayType("application/vnd.apple.mpegurl")) {
       audio.src = source;
       audio.controls = true;
-      audio.play();
+      audio.play().catch(function () {});
       return;
     }
     var script = document.createElement("script");
