@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from townsquare.api.deps import ctx_of
 from townsquare.api.mastodon.spaces import _announce_stage, end_room, hls_url, recording_url
+from townsquare.core.clock import iso
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.services import spaces as service
@@ -85,10 +86,14 @@ async def space_page(request: Request, space_id: str) -> Response:
     ctx = ctx_of(request)
     viewer = await viewer_of(request)
     sid = parse_id(space_id)
-    async with ctx.db.read() as conn:
-        s = await store.load(conn, sid) if sid is not None else None
-        host = await account_store.get(conn, s.account_id) if s is not None else None
-        people = await account_store.get_many(conn, {m.account_id for m in s.members}) if s is not None else {}
+    # The room through the live cache (about a second old at most, dropped by every change), as joins read it:
+    # every open page asks for its stage every few seconds.
+    s = await ctx.spaces.room(ctx.db, sid) if sid is not None else None
+    people = {}
+    if s is not None:
+        async with ctx.db.read() as conn:
+            people = await account_store.get_many(conn, {s.account_id} | {m.account_id for m in s.members})
+    host = people.get(s.account_id) if s is not None else None
     if s is None or host is None or not host.is_public:
         raise not_found("This space does not exist.")
     speakers = [(people[m.account_id], m) for m in s.with_role(*STAGE) if m.account_id in people]
@@ -123,8 +128,7 @@ async def _start(ctx, sid: int, actor_id: int) -> None:
             log.exception("audio pipeline failed to start for space %s", sid)
     async with ctx.db.read() as conn:
         s = await service.get(conn, sid)
-    await ctx.spaces.publish(sid, "state", {"state": "live", "started_at": s.started_at.isoformat() if s.started_at else None,
-                                            "hls_url": hls_url(ctx, s)})
+    await ctx.spaces.publish(sid, "state", {"state": "live", "started_at": iso(s.started_at), "hls_url": hls_url(ctx, s)})
 
 
 async def _account_of(conn, form: dict) -> int:

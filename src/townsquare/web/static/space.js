@@ -1,7 +1,7 @@
 // Space pages only. Listening: Play uses the browser's own HLS where it has it, else loads hls.js only
 // when pressed, and counts the page as a listener while it plays. Speaking: the microphone through
 // getUserMedia, encoded to Opus by MediaRecorder, sent over the speaker audio WebSocket, with a level
-// meter and mute. The stage (who speaks, listener count) refreshes every few seconds.
+// meter and mute. The stage (who speaks, listener count, requests) refreshes every few seconds.
 (function () {
   "use strict";
 
@@ -95,7 +95,7 @@
       if (hadFocus) document.getElementById("stage-title").focus();
     }).catch(function () {});
   }
-  if (document.querySelector("#stage[data-refresh]")) setInterval(refreshStage, 3000);
+  if (document.querySelector("#stage[data-refresh]")) setInterval(refreshStage, 4000);
 
   // Stage actions, reactions and invitations go without leaving the page, so a speaker stays on air.
   function announce(form, text) {
