@@ -78,23 +78,37 @@
   }
 
   // ---- the stage, refreshed ----
-  // Not while keyboard focus is inside it (that would lose the focus), unless an action there just finished.
+  // Not while keyboard focus is on a control inside it (that would lose the focus), unless an action there
+  // just finished; focus on the section's heading is carried over to the new heading.
+  function busy(stage) {
+    var el = document.activeElement;
+    return stage.contains(el) && el.id !== "stage-title";
+  }
+
   function refreshStage(force) {
     var stage = document.getElementById("stage");
     var url = stage && stage.getAttribute("data-refresh");
-    if (!url || (!force && (document.hidden || stage.contains(document.activeElement)))) return Promise.resolve();
+    if (!url || (!force && (document.hidden || busy(stage)))) return Promise.resolve();
     return fetch(url, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (!html) return;
       var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("stage");
       var current = document.getElementById("stage");
-      if (!fresh || !current || (!force && current.contains(document.activeElement))) return;
+      if (!fresh || !current || (!force && busy(current))) return;
       var hadFocus = current.contains(document.activeElement);
       current.replaceWith(fresh);
+      hideMicLink();
       if (hadFocus) document.getElementById("stage-title").focus();
     }).catch(function () {});
   }
+  // The link to the microphone controls is for a listener just made a speaker; the controls are here already.
+  function hideMicLink() {
+    if (!document.getElementById("speak")) return;
+    var links = document.querySelectorAll("#stage .mic-link");
+    for (var i = 0; i < links.length; i++) links[i].remove();
+  }
+  hideMicLink();
   if (document.querySelector("#stage[data-refresh]")) setInterval(refreshStage, 4000);
 
   // Stage actions, reactions and invitations go without leaving the page, so a speaker stays on air.
