@@ -87,10 +87,12 @@ def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live
         # axe is injected as a script, which our own CSP would refuse: only this test bypasses it.
         context = chromium.new_context(color_scheme="light", bypass_csp=True)
         page = context.new_page()
+        routes = _routes(site, signed_in)
         if signed_in:
             sign_in(page, live_server.url, site["mod"])  # a moderator sees every page, /admin included
             _moderator_settings(page, live_server.url, site)
-        for route in _routes(site, signed_in):
+            routes.append(_live_space_of(page, live_server.url))  # a host's page: the stage controls, the microphone
+        for route in routes:
             page.goto(live_server.url + route)
             page.add_script_tag(path=str(AXE))
             for scheme in ("light", "dark"):  # the same page in both themes (prefers-color-scheme)
@@ -100,8 +102,21 @@ def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live
                     found[f"{scheme} {'in' if signed_in else 'out'} {route}"] = violations
             if signed_in and route == site["status"]:
                 screenshot(page, "status-dark")
+        if signed_in:
+            page.goto(live_server.url + routes[-1])
+            page.get_by_role("button", name="End the space").click()
         context.close()
     assert found == {}
+
+
+def _live_space_of(page, url: str) -> str:
+    """Create and start a space as the signed-in user through its forms; return its page's path."""
+    page.goto(url + "/spaces")
+    page.get_by_label("Title").fill("An accessible space")
+    page.get_by_role("button", name="Create the space").click()
+    page.get_by_role("button", name="Start the space").click()
+    expect(page.get_by_role("heading", name="Host controls")).to_be_visible()
+    return page.url.removeprefix(url).split("?")[0]
 
 
 def test_script_shipped_stays_within_budget(live_server):

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocketDisconnect
 
-from townsquare.api.deps import ctx_of, get_viewer, path_id
+from townsquare.api.deps import bearer, ctx_of, get_viewer, path_id
 from townsquare.core.errors import ApiError
 from townsquare.spaces.audio.roles import is_muted
 from townsquare.spaces.rooms import get_space_state, speaker_role
+from townsquare.web.session import viewer_of  # a page's speaker signs in with its session, as the pages do
 
 router = APIRouter()
 
@@ -26,18 +27,41 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 LIVE = "public, max-age=1"
 
 
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opened the socket is one of ours (a session cookie must not work for other sites)."""
+    origin = websocket.headers.get("origin", "")
+    host = websocket.headers.get("host", "")
+    ctx = ctx_of(websocket)  # type: ignore[arg-type]
+    return bool(origin) and origin in (ctx.settings.base_url, f"http://{host}", f"https://{host}")
+
+
+async def _speaker_id(websocket: WebSocket) -> int | None:
+    """The speaking account: by bearer token as the rooms API, or by the web session of a page of this site."""
+    if bearer(websocket):  # type: ignore[arg-type]
+        viewer = await get_viewer(websocket, "write:statuses")  # type: ignore[arg-type]
+        return viewer.account.id
+    if not _same_origin(websocket):
+        return None
+    web_viewer = await viewer_of(websocket)  # type: ignore[arg-type]
+    if web_viewer.account is None or web_viewer.restricted:
+        return None
+    return web_viewer.account.id
+
+
 @router.websocket("/api/v1/spaces/{space_id}/audio")
 async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
     """Receive one speaker's audio (Ogg/Opus, WebM/Opus or s16le 48 kHz mono PCM) into the room's mix."""
     ctx = ctx_of(websocket)  # type: ignore[arg-type]
     hub = getattr(ctx, "audio", None)
+    role = state = None
     try:
         sid = path_id(space_id)
-        viewer = await get_viewer(websocket, "write:statuses")  # type: ignore[arg-type]  # as the rooms API
-        async with ctx.db.read() as conn:
-            role = await speaker_role(conn, sid, viewer.account.id)
-            state = await get_space_state(conn, sid)
-            muted = await is_muted(conn, sid, viewer.account.id)
+        account_id = await _speaker_id(websocket)
+        if account_id is not None:
+            async with ctx.db.read() as conn:
+                role = await speaker_role(conn, sid, account_id)
+                state = await get_space_state(conn, sid)
+                muted = await is_muted(conn, sid, account_id)
     except ApiError:
         role = state = None
     if role is None or state is None or hub is None:
@@ -46,7 +70,7 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
     if not hub.is_running(sid):
         await hub.start_room(sid, state[1])  # e.g. after a server restart: resume with a discontinuity
     try:
-        opened = hub.open_speaker(sid, websocket.query_params.get("format"))
+        opened = hub.open_speaker(sid, websocket.query_params.get("format"), account_id)
     except ValueError:
         await websocket.close(code=POLICY_VIOLATION)
         return
@@ -55,7 +79,7 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
         return
     source, key = opened
     await websocket.accept()
-    account_id, checked = viewer.account.id, time.monotonic()
+    checked = time.monotonic()
     closer = asyncio.ensure_future(_close_at_end(websocket, hub.ended_event(sid)))
     if role == "host":
         hub.host_connected(sid, True)
@@ -76,7 +100,8 @@ async def speaker_audio(websocket: WebSocket, space_id: str) -> None:
                         break
                     muted = await is_muted(conn, sid, account_id)
             data = message.get("bytes")
-            if data and not muted:
+            if data:
+                source.muted = muted  # compressed audio is still decoded while muted, so its stream stays whole
                 source.feed(data)
     except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket was closed at the room's end
         pass

@@ -37,6 +37,7 @@ class AudioHub:
         self._ended: dict[int, asyncio.Event] = {}  # set when a room ends, so its speaker sockets close
         self._hosts: dict[int, int] = {}  # host sockets connected per room
         self._host_left: dict[int, float] = {}  # when a room last had no host connected (monotonic)
+        self._speakers: dict[int, dict[object, int]] = {}  # per room: speaker socket key -> account id
         self.restarts = 0
         # Ends a room whose host has been gone too long (wiring sets it to the same use case as POST /end).
         self.on_host_gone: Callable[[int], Awaitable[None]] | None = None
@@ -157,18 +158,34 @@ class AudioHub:
         pipeline = self._rooms.get(space_id)
         return pipeline is not None and pipeline.running
 
-    def open_speaker(self, space_id: int, hint: str | None = None) -> tuple[SpeakerInput, object] | None:
+    def open_speaker(self, space_id: int, hint: str | None = None,
+                     account_id: int | None = None) -> tuple[SpeakerInput, object] | None:
         """Connect a speaker to a running room; None when the room's pipeline is not running here."""
         pipeline = self._rooms.get(space_id)
         if pipeline is None or not pipeline.running:
             return None
-        return pipeline.open_speaker(hint)
+        opened = pipeline.open_speaker(hint)
+        if account_id is not None:
+            self._speakers.setdefault(space_id, {})[opened[1]] = account_id
+        return opened
 
     def close_speaker(self, space_id: int, key: object) -> None:
         """Disconnect a speaker from its room."""
         pipeline = self._rooms.get(space_id)
         if pipeline is not None:
             pipeline.close_speaker(key)
+        keys = self._speakers.get(space_id)
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                self._speakers.pop(space_id, None)
+
+    def on_air(self, space_id: int) -> tuple[set[int], set[int]]:
+        """The accounts with a speaker socket open in this process, and those of them audible just now."""
+        keys = dict(self._speakers.get(space_id, {}))
+        pipeline = self._rooms.get(space_id)
+        voiced = pipeline.mixer.voiced() if pipeline is not None else []
+        return set(keys.values()), {keys[k] for k in voiced if k in keys}
 
     def publish_lags(self) -> dict[int, float]:
         """Seconds between the end of each running room's newest segment's audio and its publication."""

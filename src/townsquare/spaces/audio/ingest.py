@@ -68,6 +68,8 @@ class SpeakerInput:
         self._odd = b""
         self._reader: _BlockingReader | None = None
         self._thread: threading.Thread | None = None
+        # While muted, compressed audio is still decoded (a container stream cannot skip bytes) but not mixed.
+        self.muted = False
         if hint:
             detect_format(b"", hint)  # reject an unknown hint before any audio arrives
 
@@ -89,6 +91,8 @@ class SpeakerInput:
             except queue.Full:
                 log.warning("speaker is too far ahead of real time; dropping audio")
             return
+        if self.muted:
+            return
         data = self._odd + data
         cut = len(data) - len(data) % 2
         self._odd = data[cut:]
@@ -100,7 +104,8 @@ class SpeakerInput:
                 resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
                 for frame in container.decode(audio=0):
                     for out in resampler.resample(frame):
-                        self.buffer.push(out.to_ndarray().reshape(-1))
+                        if not self.muted:
+                            self.buffer.push(out.to_ndarray().reshape(-1))
         except (av.error.FFmpegError, ValueError, StopIteration) as exc:
             log.info("speaker stream ended: %s", exc)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 import numpy as np
 
 from townsquare.spaces.audio import SAMPLE_RATE
+
+VOICE_LEVEL = 0.02  # a peak above this (about -34 dBFS) counts as someone speaking, not line noise
 
 
 class SpeakerBuffer:
@@ -21,11 +24,14 @@ class SpeakerBuffer:
         self._primed = False
         self._lock = threading.Lock()
         self.dropped = 0
+        self.voiced_at = 0.0  # monotonic time of the last audible samples, for "speaking now"
 
     def push(self, samples: np.ndarray) -> None:
         """Append mono float32 samples at 48 kHz, dropping the oldest when the speaker runs too far ahead."""
         if samples.size == 0:
             return
+        if float(np.abs(samples).max()) > VOICE_LEVEL:
+            self.voiced_at = time.monotonic()
         with self._lock:
             self._chunks.append(np.asarray(samples, dtype=np.float32))
             self._size += samples.size
@@ -110,6 +116,12 @@ class Mixer:
         """Forget a speaker (what it had buffered is dropped)."""
         with self._lock:
             self._sources.pop(key, None)
+
+    def voiced(self, within: float = 1.5) -> list[object]:
+        """The keys of the speakers who sent audible audio in the last `within` seconds."""
+        since = time.monotonic() - within
+        with self._lock:
+            return [key for key, buffer in self._sources.items() if buffer.voiced_at >= since]
 
     @property
     def source_count(self) -> int:
