@@ -12,6 +12,7 @@ from starlette.requests import Request
 from townsquare.api.serializers.filters import filter_result
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
+from townsquare.api.serializers.statuses import status_json, statuses_json
 from townsquare.core.clock import now
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Status
@@ -68,6 +69,21 @@ def render_marked(filters: FilterSet, items: list[Status], base_url: str, contex
         if data is not None:
             out.append(data)
     return out
+
+
+def render_marked_json(filters: FilterSet, items: list[Status], base_url: str, context: str) -> bytes:
+    """The JSON array of statuses for a viewer in a context (hidden ones dropped, filtered ones marked), as bytes."""
+    out = []
+    for s in items:
+        results = None
+        if filters:
+            matches = filters.match(s, context)
+            if matches:
+                if filters.hides(matches):
+                    continue
+                results = [filter_result(m) for m in matches]
+        out.append(status_json(s, base_url, results))
+    return statuses_json(out)
 
 
 async def render_filtered(request: Request, conn, items: list[Status], context: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable
 
 from sqlalchemy import and_, func, literal, select, union_all
@@ -20,9 +21,12 @@ from townsquare.storage.tables import (
     mentions,
     mutes,
     oauth_apps,
+    follows,
     pins,
+    poll_votes,
     polls,
     quotes,
+    status_edits,
     status_tags,
     statuses,
     tags,
@@ -44,35 +48,146 @@ async def get_visible(conn: AsyncConnection, status_id: int, viewer_id: int | No
     return (await hydrate(conn, [row], viewer_id))[0]
 
 
-async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | None) -> list[Status]:
-    """Return hydrated statuses for ids the viewer may see, in the order of the ids."""
+async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | None, cache=None) -> list[Status]:
+    """Return hydrated statuses for ids the viewer may see, in the order of the ids.
+
+    With a `cache` (timelines.status_cache.StatusCache) the statuses it holds unchanged are taken from it
+    and only the viewer's marks are read; the others are hydrated in full and kept for the next read.
+    """
     if not ids:
         return []
+    generation = cache.generation if cache is not None else 0
     rows = (
         await conn.execute(select(statuses).where(statuses.c.id.in_(ids)).where(visible_to(viewer_id)), viewer_params(viewer_id))
     ).all()
     by_id = {r.id: r for r in rows}
-    return await hydrate(conn, [by_id[i] for i in ids if i in by_id], viewer_id)
+    ordered_rows = [by_id[i] for i in ids if i in by_id]
+    if cache is None:
+        return await hydrate(conn, ordered_rows, viewer_id)
+    return await _hydrate_cached(conn, ordered_rows, viewer_id, cache, generation)
 
 
-async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[int], account_ids: list[int]):
-    """The viewer's favourites, bookmarks, pins, reblogs and mutes among these statuses, in one query."""
-    marks: dict[str, set[int]] = {k: set() for k in "fbprm"}
+_MARKS = ("favourited", "bookmarked", "pinned", "reblogged", "muted")
+
+
+async def _hydrate_cached(conn: AsyncConnection, rows: list, viewer_id: int | None, cache, generation: int) -> list[Status]:
+    """Statuses from the cache where its entry still matches the rows and accounts read now; the rest hydrated and kept."""
+    if not rows:
+        return []
+    inner_ids = {r.reblog_of_id for r in rows if r.reblog_of_id}
+    inner_rows = {}
+    if inner_ids:
+        inner_rows = {r.id: r for r in (await conn.execute(select(statuses).where(statuses.c.id.in_(list(inner_ids))))).all()}
+    prints = {r.id: (tuple(r), tuple(inner_rows[r.reblog_of_id]) if r.reblog_of_id in inner_rows else None) for r in rows}
+    found = {r.id: e for r in rows if (e := cache.get(r.id, prints[r.id])) is not None}
+    if found:
+        # Accounts are read fresh: a changed author or a mentioned account's suspension makes the entry a miss.
+        fresh = await account_store.get_many(conn, set().union(*(e.account_ids for e in found.values())), include_suspended=True)
+        for sid in [sid for sid, e in found.items() if not _accounts_unchanged(e, fresh)]:
+            del found[sid]
+    missing = [r for r in rows if r.id not in found]
+    built: dict[int, Status] = {}
+    if missing:
+        notes: dict[int, tuple] = {}
+        for s in await hydrate(conn, missing, viewer_id, notes=notes):
+            built[s.id] = s
+            _keep(cache, generation, s, prints[s.id], notes)
+    if found:
+        await _mark_copies(conn, viewer_id, found, built)
+    return [built[r.id] for r in rows if r.id in built]
+
+
+def _accounts_unchanged(entry, fresh: dict) -> bool:
+    for s in (entry.status, entry.status.reblog):
+        if s is None:
+            continue
+        if fresh.get(s.account_id) != s.account:
+            return False
+        shown = [a for a in entry.mentions.get(s.id, ()) if a in fresh and fresh[a].suspended_at is None]
+        if shown != [m.id for m in s.mentions]:
+            return False
+    return True
+
+
+def _keep(cache, generation: int, s: Status, fingerprint: tuple, notes: dict) -> None:
+    """Store the viewer-neutral copy of a freshly hydrated status (not one that carries a quote: its nesting is per viewer)."""
+    levels = [s] if s.reblog is None else [s, s.reblog]
+    if any(x.quote is not None or x.account is None for x in levels):
+        return
+    neutral = _neutral(s)
+    accounts = {x.account_id for x in levels} | {a for x in levels for a in notes.get(x.id, ())}
+    polls_open = [x.poll.expires_at.timestamp() for x in levels if x.poll is not None and x.poll.expires_at is not None]
+    entry = cache.put(s.id, generation, fingerprint, neutral, accounts, min(polls_open) if polls_open else None)
+    if entry is not None:
+        entry.mentions = {x.id: notes.get(x.id, ()) for x in levels}
+        s.cache_entry = entry
+
+
+def _neutral(s: Status) -> Status:
+    """A copy of a status with everything the viewer adds cleared."""
+    copy = dataclasses.replace(s, **{k: False for k in _MARKS}, quote_current_user="unknown", cache_entry=None)
+    if s.poll is not None:
+        copy.poll = dataclasses.replace(s.poll, own_votes=None, voted=None)
+    if s.reblog is not None:
+        copy.reblog = _neutral(s.reblog)
+    return copy
+
+
+async def _mark_copies(conn: AsyncConnection, viewer_id: int | None, found: dict, out: dict[int, Status]) -> None:
+    """Copies of cached statuses with this viewer's marks, poll votes and quote permission, from one query."""
+    levels = [x for e in found.values() for x in (e.status, e.status.reblog) if x is not None]
+    ids = [x.id for x in levels]
+    polls_by_id = {x.poll.id: x for x in levels if x.poll is not None}
+    asking = {x.account_id for x in levels if viewer_id not in (None, x.account_id) and quote_store.effective_policy(x) == "followers"}
+    marks = await _viewer_marks(conn, viewer_id, ids, list({x.account_id for x in levels}), list(polls_by_id), list(asking))
+    for sid, e in found.items():
+        copy = _marked(e.status, viewer_id, marks)
+        if copy.reblog is not None:
+            copy.reblog = _marked(copy.reblog, viewer_id, marks)
+        copy.cache_entry = e
+        out[sid] = copy
+
+
+def _marked(s: Status, viewer_id: int | None, marks: dict) -> Status:
+    copy = dataclasses.replace(s, favourited=s.id in marks["f"], bookmarked=s.id in marks["b"], pinned=s.id in marks["p"],
+                               reblogged=s.id in marks["r"], muted=s.account_id in marks["m"],
+                               quote_current_user=quote_store.current_user(s, viewer_id, marks["q"]))
+    if s.poll is not None and viewer_id is not None:
+        own = sorted(marks["v"].get(s.poll.id, []))
+        copy.poll = dataclasses.replace(s.poll, own_votes=own, voted=bool(own) or s.poll.account_id == viewer_id)
+    return copy
+
+
+async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[int], account_ids: list[int],
+                        poll_ids: list[int] = (), asking: list[int] = ()) -> dict:
+    """The viewer's favourites, bookmarks, pins, reblogs, mutes, poll choices and followed quote-askers, in one query."""
+    marks: dict = {k: set() for k in "fbprmq"}
+    marks["v"] = {}
     if viewer_id is None or not ids:
-        return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
+        return marks
+    zero = literal(0)
     parts = [
-        select(literal("f").label("k"), favourites.c.status_id.label("v")).where(
+        select(literal("f").label("k"), favourites.c.status_id.label("a"), zero.label("b")).where(
             and_(favourites.c.account_id == viewer_id, favourites.c.status_id.in_(ids))),
-        select(literal("b"), bookmarks.c.status_id).where(and_(bookmarks.c.account_id == viewer_id, bookmarks.c.status_id.in_(ids))),
-        select(literal("p"), pins.c.status_id).where(and_(pins.c.account_id == viewer_id, pins.c.status_id.in_(ids))),
-        select(literal("r"), statuses.c.reblog_of_id).where(
+        select(literal("b"), bookmarks.c.status_id, zero).where(and_(bookmarks.c.account_id == viewer_id, bookmarks.c.status_id.in_(ids))),
+        select(literal("p"), pins.c.status_id, zero).where(and_(pins.c.account_id == viewer_id, pins.c.status_id.in_(ids))),
+        select(literal("r"), statuses.c.reblog_of_id, zero).where(
             and_(statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(ids))),
-        select(literal("m"), mutes.c.target_account_id).where(
+        select(literal("m"), mutes.c.target_account_id, zero).where(
             and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id.in_(account_ids))),
     ]
-    for kind, value in await conn.execute(union_all(*parts)):
-        marks[kind].add(value)
-    return marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
+    if poll_ids:
+        parts.append(select(literal("v"), poll_votes.c.poll_id, poll_votes.c.choice).where(
+            and_(poll_votes.c.account_id == viewer_id, poll_votes.c.poll_id.in_(list(poll_ids)))))
+    if asking:
+        parts.append(select(literal("q"), follows.c.target_account_id, zero).where(
+            and_(follows.c.account_id == viewer_id, follows.c.target_account_id.in_(list(asking)))))
+    for kind, a, b in await conn.execute(union_all(*parts)):
+        if kind == "v":
+            marks["v"].setdefault(a, []).append(b)
+        else:
+            marks[kind].add(a)
+    return marks
 
 
 async def _extras_present(conn: AsyncConnection, ids: list[int]) -> tuple[dict[int, int], set[int], dict[int, int]]:
@@ -100,10 +215,12 @@ async def _nested(conn: AsyncConnection, rows: list, viewer_id: int | None) -> l
     return await hydrate(conn, rows, viewer_id, nested=True)
 
 
-async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, *, nested: bool = False) -> list[Status]:
+async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, *, nested: bool = False,
+                  notes: dict | None = None) -> list[Status]:
     """Turn status rows into domain Statuses with accounts, reblogs, mentions, tags and viewer flags.
 
     Quoted statuses are hydrated too, one level deep (`nested`: their own quotes stay shallow).
+    `notes`, when given, receives every mentioned account id per status (suspended ones too).
     """
     items = [Status.from_row(r) for r in rows]
     if not items:
@@ -135,7 +252,11 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
             for r in (await conn.execute(select(oauth_apps.c.id, oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id.in_(list(app_ids))))).all()
         }
 
-    favourited, bookmarked, pinned, reblogged, muted = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
+    marks = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
+    favourited, bookmarked, pinned, reblogged, muted = marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
+    if notes is not None:
+        for m in mention_rows:
+            notes[m.status_id] = notes.get(m.status_id, ()) + (m.account_id,)
     media_by_status = await media_rows.for_statuses(conn, ids)
     cards = await card_store.cards_for(conn, ids)
 
@@ -161,6 +282,12 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
         if s.reblog_of_id:
             s.reblog = inner.get(s.reblog_of_id)
     return items
+
+
+async def edits_of(conn: AsyncConnection, status_id: int) -> list:
+    """The stored versions of a status (rows of status_edits), oldest first."""
+    return (await conn.execute(select(status_edits).where(status_edits.c.status_id == status_id)
+                               .order_by(status_edits.c.id))).all()
 
 
 async def load_for_moderation(conn: AsyncConnection, ids: list[int]) -> list[Status]:
