@@ -12,7 +12,7 @@ from starlette.requests import Request
 from townsquare.api.serializers.filters import filter_result
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
-from townsquare.api.serializers.statuses import status_json, statuses_json
+from townsquare.api.serializers.statuses import notification_json, status_json, statuses_json
 from townsquare.core.clock import now
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Status
@@ -108,3 +108,15 @@ def render_notifications(filters: FilterSet, items: list, base_url: str) -> list
             data["status"] = mark(filters, n.status, data["status"], "notifications")
         out.append(data)
     return out
+
+
+def render_notifications_json(filters: FilterSet, items: list, base_url: str) -> bytes:
+    """The JSON array of notifications for a viewer (see render_notifications), statuses from their cached form."""
+    out = []
+    for n in kept_notifications(filters, items):
+        results = None
+        if filters and n.status is not None:
+            matches = filters.match(n.status, "notifications")
+            results = [filter_result(m) for m in matches] or None
+        out.append(notification_json(n, base_url, results))
+    return statuses_json(out)

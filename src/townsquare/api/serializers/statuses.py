@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 
@@ -156,6 +157,17 @@ def notification(n: Notification, base_url: str) -> dict:
     if n.moderation_warning is not None:
         data["moderation_warning"] = account_warning(n.moderation_warning, base_url)
     return data
+
+
+def notification_json(n: Notification, base_url: str, filtered: list | None = None) -> bytes:
+    """The JSON bytes of a Notification entity, its status spliced in from status_json."""
+    if n.status is None:
+        return orjson.dumps(notification(n, base_url))
+    data = notification(dataclasses.replace(n, status=None), base_url)
+    data["group_key"] = group_key(n)
+    data["status"] = _slot("status")
+    before, _, after = _SLOT.split(orjson.dumps(data))
+    return before + status_json(n.status, base_url, filtered) + after
 
 
 def status_edit(e: StatusEdit, base_url: str) -> dict:
