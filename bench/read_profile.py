@@ -44,7 +44,7 @@ async def run(args) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="tsprofile-"))
     settings = Settings(data_dir=tmp, domain="bench.local", secret_key="bench", rate_limits_enabled=False,
                         overload_enabled=False)
-    migrate(settings.effective_database_url)
+    await asyncio.to_thread(migrate, settings.effective_database_url)
     ctx = build_context(settings)
     app = create_app(settings, run_migrations=False, context=ctx)
     async with ctx.db.write() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import BigInteger, and_, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
@@ -57,9 +57,7 @@ async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | N
     if not ids:
         return []
     generation = cache.generation if cache is not None else 0
-    rows = (
-        await conn.execute(select(statuses).where(statuses.c.id.in_(ids)).where(visible_to(viewer_id)), viewer_params(viewer_id))
-    ).all()
+    rows = (await conn.execute(_visible_rows(viewer_id is None), {**viewer_params(viewer_id), "ids": list(ids)})).all()
     by_id = {r.id: r for r in rows}
     ordered_rows = [by_id[i] for i in ids if i in by_id]
     if cache is None:
@@ -68,6 +66,17 @@ async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | N
 
 
 _MARKS = ("favourited", "bookmarked", "pinned", "reblogged", "muted")
+_statements: dict = {}  # statements built once (building them cost more than running them)
+
+
+def _visible_rows(anonymous: bool):
+    key = ("visible", anonymous)
+    found = _statements.get(key)
+    if found is None:
+        viewer = None if anonymous else 0  # any id: visible_to's template binds the real one
+        found = _statements[key] = (select(statuses).where(statuses.c.id.in_(bindparam("ids", expanding=True)))
+                                    .where(visible_to(viewer)))
+    return found
 
 
 async def _hydrate_cached(conn: AsyncConnection, rows: list, viewer_id: int | None, cache, generation: int) -> list[Status]:
@@ -158,6 +167,34 @@ def _marked(s: Status, viewer_id: int | None, marks: dict) -> Status:
     return copy
 
 
+def _marks_statement(polls_too: bool, asking_too: bool):
+    key = ("marks", polls_too, asking_too)
+    found = _statements.get(key)
+    if found is not None:
+        return found
+    viewer = bindparam("viewer", type_=BigInteger)
+    ids = bindparam("ids", expanding=True)
+    zero = literal(0)
+    parts = [
+        select(literal("f").label("k"), favourites.c.status_id.label("a"), zero.label("b")).where(
+            and_(favourites.c.account_id == viewer, favourites.c.status_id.in_(ids))),
+        select(literal("b"), bookmarks.c.status_id, zero).where(and_(bookmarks.c.account_id == viewer, bookmarks.c.status_id.in_(ids))),
+        select(literal("p"), pins.c.status_id, zero).where(and_(pins.c.account_id == viewer, pins.c.status_id.in_(ids))),
+        select(literal("r"), statuses.c.reblog_of_id, zero).where(
+            and_(statuses.c.account_id == viewer, statuses.c.reblog_of_id.in_(ids))),
+        select(literal("m"), mutes.c.target_account_id, zero).where(
+            and_(mutes.c.account_id == viewer, mutes.c.target_account_id.in_(bindparam("accounts", expanding=True)))),
+    ]
+    if polls_too:
+        parts.append(select(literal("v"), poll_votes.c.poll_id, poll_votes.c.choice).where(
+            and_(poll_votes.c.account_id == viewer, poll_votes.c.poll_id.in_(bindparam("polls", expanding=True)))))
+    if asking_too:
+        parts.append(select(literal("q"), follows.c.target_account_id, zero).where(
+            and_(follows.c.account_id == viewer, follows.c.target_account_id.in_(bindparam("asking", expanding=True)))))
+    found = _statements[key] = union_all(*parts)
+    return found
+
+
 async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[int], account_ids: list[int],
                         poll_ids: list[int] = (), asking: list[int] = ()) -> dict:
     """The viewer's favourites, bookmarks, pins, reblogs, mutes, poll choices and followed quote-askers, in one query."""
@@ -165,24 +202,12 @@ async def _viewer_marks(conn: AsyncConnection, viewer_id: int | None, ids: list[
     marks["v"] = {}
     if viewer_id is None or not ids:
         return marks
-    zero = literal(0)
-    parts = [
-        select(literal("f").label("k"), favourites.c.status_id.label("a"), zero.label("b")).where(
-            and_(favourites.c.account_id == viewer_id, favourites.c.status_id.in_(ids))),
-        select(literal("b"), bookmarks.c.status_id, zero).where(and_(bookmarks.c.account_id == viewer_id, bookmarks.c.status_id.in_(ids))),
-        select(literal("p"), pins.c.status_id, zero).where(and_(pins.c.account_id == viewer_id, pins.c.status_id.in_(ids))),
-        select(literal("r"), statuses.c.reblog_of_id, zero).where(
-            and_(statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(ids))),
-        select(literal("m"), mutes.c.target_account_id, zero).where(
-            and_(mutes.c.account_id == viewer_id, mutes.c.target_account_id.in_(account_ids))),
-    ]
+    params = {"viewer": viewer_id, "ids": list(ids), "accounts": list(account_ids) or [-1]}
     if poll_ids:
-        parts.append(select(literal("v"), poll_votes.c.poll_id, poll_votes.c.choice).where(
-            and_(poll_votes.c.account_id == viewer_id, poll_votes.c.poll_id.in_(list(poll_ids)))))
+        params["polls"] = list(poll_ids)
     if asking:
-        parts.append(select(literal("q"), follows.c.target_account_id, zero).where(
-            and_(follows.c.account_id == viewer_id, follows.c.target_account_id.in_(list(asking)))))
-    for kind, a, b in await conn.execute(union_all(*parts)):
+        params["asking"] = list(asking)
+    for kind, a, b in await conn.execute(_marks_statement(bool(poll_ids), bool(asking)), params):
         if kind == "v":
             marks["v"].setdefault(a, []).append(b)
         else:
