@@ -55,7 +55,14 @@ async def run(args) -> None:
     authors = await seed_authors(local, 100, 50)
     await seed_notifications(local, reader.id, authors, 40)
     statements = [0]
-    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+    shown: list[str] = []
+
+    def count(_conn, _cursor, sql, *_args) -> None:
+        statements[0] += 1
+        if args.echo and len(shown) < 40:
+            shown.append(" ".join(sql.split())[:110] + " ... " + " ".join(sql.split())[-90:])
+
+    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", count)
     ctx.jobs.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{settings.domain}",
@@ -71,6 +78,11 @@ async def run(args) -> None:
                 path = paths[name]
                 for _ in range(20):  # warm: caches filled, connections open
                     (await http.get(path)).raise_for_status()
+                if args.echo:
+                    shown.clear()
+                    await http.get(path)
+                    print(f"-- the statements of one {name} read:", *shown, sep="\n   ")
+                    print(f"   (cache: {ctx.status_cache.hits} hits, {ctx.status_cache.misses} misses so far)")
                 statements[0] = 0
                 cpu, wall = time.process_time(), time.perf_counter()
                 for _ in range(args.requests):
@@ -97,6 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--echo", action="store_true", help="print the SQL of one read of each timeline")
     parser.add_argument("--only", default="home,public,list,account,notifications")
     asyncio.run(run(parser.parse_args()))
 

@@ -16,6 +16,7 @@ from townsquare.storage import polls as poll_store
 from townsquare.storage import quotes as quote_store
 from townsquare.storage import cards as card_store
 from townsquare.storage.tables import (
+    accounts,
     bookmarks,
     favourites,
     mentions,
@@ -57,7 +58,8 @@ async def load_visible(conn: AsyncConnection, ids: list[int], viewer_id: int | N
     if not ids:
         return []
     generation = cache.generation if cache is not None else 0
-    rows = (await conn.execute(_visible_rows(viewer_id is None), {**viewer_params(viewer_id), "ids": list(ids)})).all()
+    rows = (await conn.execute(_visible_rows(viewer_id is None, cache is not None),
+                               {**viewer_params(viewer_id), "ids": list(ids)})).all()
     by_id = {r.id: r for r in rows}
     ordered_rows = [by_id[i] for i in ids if i in by_id]
     if cache is None:
@@ -69,13 +71,27 @@ _MARKS = ("favourited", "bookmarked", "pinned", "reblogged", "muted")
 _statements: dict = {}  # statements built once (building them cost more than running them)
 
 
-def _visible_rows(anonymous: bool):
-    key = ("visible", anonymous)
+def _visible_rows(anonymous: bool, with_authors: bool = False):
+    """Visible statuses by id; `with_authors` adds the author's row (prefixed a__) so a cached entry is checked against both."""
+    key = ("visible", anonymous, with_authors)
     found = _statements.get(key)
     if found is None:
         viewer = None if anonymous else 0  # any id: visible_to's template binds the real one
-        found = _statements[key] = (select(statuses).where(statuses.c.id.in_(bindparam("ids", expanding=True)))
-                                    .where(visible_to(viewer)))
+        query = _with_author() if with_authors else select(statuses)
+        found = _statements[key] = query.where(statuses.c.id.in_(bindparam("ids", expanding=True))).where(visible_to(viewer))
+    return found
+
+
+def _with_author():
+    author = accounts.alias("row_author")
+    return (select(statuses, *[c.label("a__" + c.name) for c in author.c])
+            .select_from(statuses.join(author, author.c.id == statuses.c.account_id)))
+
+
+def _rows_with_authors():
+    found = _statements.get("by_ids")
+    if found is None:
+        found = _statements["by_ids"] = _with_author().where(statuses.c.id.in_(bindparam("ids", expanding=True)))
     return found
 
 
@@ -86,13 +102,15 @@ async def _hydrate_cached(conn: AsyncConnection, rows: list, viewer_id: int | No
     inner_ids = {r.reblog_of_id for r in rows if r.reblog_of_id}
     inner_rows = {}
     if inner_ids:
-        inner_rows = {r.id: r for r in (await conn.execute(select(statuses).where(statuses.c.id.in_(list(inner_ids))))).all()}
+        inner_rows = {r.id: r for r in (await conn.execute(_rows_with_authors(), {"ids": list(inner_ids)})).all()}
+    # The fingerprint is the status row and its author's row as read now (and the reblogged status's and author's).
     prints = {r.id: (tuple(r), tuple(inner_rows[r.reblog_of_id]) if r.reblog_of_id in inner_rows else None) for r in rows}
     found = {r.id: e for r in rows if (e := cache.get(r.id, prints[r.id])) is not None}
-    if found:
-        # Accounts are read fresh: a changed author or a mentioned account's suspension makes the entry a miss.
-        fresh = await account_store.get_many(conn, set().union(*(e.account_ids for e in found.values())), include_suspended=True)
-        for sid in [sid for sid, e in found.items() if not _accounts_unchanged(e, fresh)]:
+    mentioned = set().union(*(m for e in found.values() for m in e.mentions.values()))
+    if mentioned:
+        # A mentioned account suspended (or restored) since: the entry's mentions are no longer right.
+        fresh = await account_store.get_many(conn, mentioned, include_suspended=True)
+        for sid in [sid for sid, e in found.items() if not _mentions_unchanged(e, fresh)]:
             del found[sid]
     missing = [r for r in rows if r.id not in found]
     built: dict[int, Status] = {}
@@ -106,12 +124,10 @@ async def _hydrate_cached(conn: AsyncConnection, rows: list, viewer_id: int | No
     return [built[r.id] for r in rows if r.id in built]
 
 
-def _accounts_unchanged(entry, fresh: dict) -> bool:
+def _mentions_unchanged(entry, fresh: dict) -> bool:
     for s in (entry.status, entry.status.reblog):
         if s is None:
             continue
-        if fresh.get(s.account_id) != s.account:
-            return False
         shown = [a for a in entry.mentions.get(s.id, ()) if a in fresh and fresh[a].suspended_at is None]
         if shown != [m.id for m in s.mentions]:
             return False
@@ -124,9 +140,9 @@ def _keep(cache, generation: int, s: Status, fingerprint: tuple, notes: dict) ->
     if any(x.quote is not None or x.account is None for x in levels):
         return
     neutral = _neutral(s)
-    accounts = {x.account_id for x in levels} | {a for x in levels for a in notes.get(x.id, ())}
+    involved = {x.account_id for x in levels} | {a for x in levels for a in notes.get(x.id, ())}
     polls_open = [x.poll.expires_at.timestamp() for x in levels if x.poll is not None and x.poll.expires_at is not None]
-    entry = cache.put(s.id, generation, fingerprint, neutral, accounts, min(polls_open) if polls_open else None)
+    entry = cache.put(s.id, generation, fingerprint, neutral, involved, min(polls_open) if polls_open else None)
     if entry is not None:
         entry.mentions = {x.id: notes.get(x.id, ()) for x in levels}
         s.cache_entry = entry
