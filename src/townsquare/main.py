@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             ctx.jobs.start()
         if ctx.spaces is not None:
             ctx.spaces.start()
+        if ctx.status_cache is not None and hasattr(ctx.bus, "redis"):
+            await ctx.status_cache.listen(ctx.bus, ctx.tokens)  # other processes' invalidations (this one's apply at commit)
         try:
             yield
         finally:
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                 await ctx.audio.close()
             if ctx.spaces is not None:
                 await ctx.spaces.close()
+            if ctx.status_cache is not None:
+                await ctx.status_cache.close()
             await ctx.bus.close()
             await ctx.feeds.close()
             await ctx.limiter.close()

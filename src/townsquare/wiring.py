@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from dataclasses import dataclass, field
-from functools import partial
 
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
@@ -15,12 +14,14 @@ from townsquare.spaces.audio.hub import AudioHub
 from townsquare.spaces.live import LiveRooms, build_live_rooms
 from townsquare.ratelimit.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from townsquare.ratelimit.rules import Rule, build_rules
+from townsquare.services.auth import TokenCache
 from townsquare.storage.db import Database
 from townsquare.storage.writable import StorageHealth
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 from townsquare.timelines.redis_feeds import RedisFeedStore
+from townsquare.timelines.status_cache import StatusCache, committed
 
 _pending: set = set()  # keeps fire-and-forget wake-ups alive until sent
 
@@ -40,6 +41,8 @@ class AppContext:
     rate_rules: dict[str, Rule] = field(default_factory=lambda: build_rules({}))
     extras: dict = field(default_factory=dict)
     media: MediaStore | None = None
+    status_cache: StatusCache | None = None
+    tokens: TokenCache | None = None
 
     def after_commit(self) -> None:
         """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
@@ -73,7 +76,14 @@ def build_context(settings: Settings) -> AppContext:
     db.health = StorageHealth(settings.data_dir, settings.storage_reserve_bytes)
     db.health.probe = db.probe_write
     bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryBus()
-    db.on_commit = partial(events.flush, bus)  # real-time events go out only once their rows are committed
+    status_cache, tokens = StatusCache(), TokenCache()
+
+    async def on_commit(items: list) -> None:
+        # Cache invalidations apply here before the writer's response; they also go out on the Bus to other processes.
+        committed((status_cache, tokens), items)
+        await events.flush(bus, items)
+
+    db.on_commit = on_commit  # real-time events go out only once their rows are committed
     if settings.redis_url:
         feeds: FeedStore = RedisFeedStore(settings.redis_url, settings.redis_prefix, settings.feed_limit)
     else:
@@ -81,7 +91,7 @@ def build_context(settings: Settings) -> AppContext:
     limiter = (RedisRateLimiter(settings.redis_url, settings.redis_prefix) if settings.redis_url
                else MemoryRateLimiter())
     ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus, limiter=limiter,
-                     rate_rules=build_rules(settings.rate_limit_overrides()))
+                     rate_rules=build_rules(settings.rate_limit_overrides()), status_cache=status_cache, tokens=tokens)
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)

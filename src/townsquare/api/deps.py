@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
 
 ANONYMOUS = Viewer(account=None, scopes=frozenset())
 RESTRICTED_PATHS = ("/api/v1/account_warnings",)
+JSON_TYPE = "application/json; charset=utf-8"
 
 
 def ctx_of(request: Request) -> AppContext:
@@ -28,7 +29,7 @@ def ctx_of(request: Request) -> AppContext:
 
 def json(data, status: int = 200, headers: dict | None = None) -> Response:
     """Return a JSON response serialised with orjson."""
-    return Response(orjson.dumps(data), status_code=status, headers=headers, media_type="application/json; charset=utf-8")
+    return Response(orjson.dumps(data), status_code=status, headers=headers, media_type=JSON_TYPE)
 
 
 def bearer(request: Request) -> str | None:
@@ -48,7 +49,7 @@ async def get_viewer(request: Request, scope: str | None = None, *, required: bo
         if secret:
             ctx = ctx_of(request)
             async with ctx.db.read() as conn:
-                row = await lookup_token(conn, secret)
+                row = await lookup_token(conn, secret, ctx.tokens)
                 account = await account_store.get(conn, row.account_id) if row is not None and row.account_id else None
             if row is None or (row.account_id and account is None):
                 raise ApiError(401, "The access token is invalid")

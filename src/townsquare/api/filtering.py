@@ -12,6 +12,7 @@ from starlette.requests import Request
 from townsquare.api.serializers.filters import filter_result
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
+from townsquare.api.serializers.statuses import notification_json, status_json, statuses_json
 from townsquare.core.clock import now
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Status
@@ -70,6 +71,21 @@ def render_marked(filters: FilterSet, items: list[Status], base_url: str, contex
     return out
 
 
+def render_marked_json(filters: FilterSet, items: list[Status], base_url: str, context: str) -> bytes:
+    """The JSON array of statuses for a viewer in a context (hidden ones dropped, filtered ones marked), as bytes."""
+    out = []
+    for s in items:
+        results = None
+        if filters:
+            matches = filters.match(s, context)
+            if matches:
+                if filters.hides(matches):
+                    continue
+                results = [filter_result(m) for m in matches]
+        out.append(status_json(s, base_url, results))
+    return statuses_json(out)
+
+
 async def render_filtered(request: Request, conn, items: list[Status], context: str) -> list[dict]:
     """Render statuses with the request viewer's filters of a context applied."""
     filters = await request_filters(request, conn)
@@ -92,3 +108,15 @@ def render_notifications(filters: FilterSet, items: list, base_url: str) -> list
             data["status"] = mark(filters, n.status, data["status"], "notifications")
         out.append(data)
     return out
+
+
+def render_notifications_json(filters: FilterSet, items: list, base_url: str) -> bytes:
+    """The JSON array of notifications for a viewer (see render_notifications), statuses from their cached form."""
+    out = []
+    for n in kept_notifications(filters, items):
+        results = None
+        if filters and n.status is not None:
+            matches = filters.match(n.status, "notifications")
+            results = [filter_result(m) for m in matches] or None
+        out.append(notification_json(n, base_url, results))
+    return statuses_json(out)

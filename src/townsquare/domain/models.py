@@ -116,6 +116,7 @@ class Status:
     quotes_count: int = 0
     quote_current_user: str = "unknown"  # how the quote policy applies to the viewer (QuoteApproval.current_user)
     card: Any = None  # a PreviewCard (domain.cards) once the link's page was read
+    cache_entry: Any = None  # the viewer-neutral cached form this was read from or stored as (timelines.status_cache)
 
     from_row = classmethod(_from_row)
 

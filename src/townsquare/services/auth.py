@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -17,6 +19,7 @@ from townsquare.core.errors import ApiError
 from townsquare.core.ids import new_id
 from townsquare.domain.models import READ_SCOPES, WRITE_SCOPES
 from townsquare.storage.tables import oauth_apps, oauth_codes, oauth_tokens
+from townsquare.timelines.status_cache import invalidate_after_commit
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 _hasher = PasswordHasher()
@@ -117,13 +120,55 @@ async def issue_token(conn: AsyncConnection, app_id: int | None, account_id: int
     return secret, values
 
 
-async def lookup_token(conn: AsyncConnection, secret: str):
-    """Return the live token row for a bearer secret, or None."""
+class TokenCache:
+    """Live token rows by digest, kept in process so a read does not look its token up every time.
+
+    Revocation (and anything changing an account's tokens) invalidates through the after-commit
+    channel of timelines.status_cache; `ttl` bounds what another process's missed message could keep.
+    """
+
+    def __init__(self, size: int = 10_000, ttl: float = 30.0) -> None:
+        self.size, self.ttl = size, ttl
+        self.rows: OrderedDict[str, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: str):
+        """The cached live row for a digest, or None."""
+        found = self.rows.get(key)
+        if found is None or found[0] <= time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, row) -> None:
+        """Keep a live row for a while."""
+        self.rows[key] = (time.monotonic() + self.ttl, row)
+        self.rows.move_to_end(key)
+        while len(self.rows) > self.size:
+            self.rows.popitem(last=False)
+
+    def apply(self, message: dict) -> None:
+        """Drop revoked tokens, and every token of the accounts named."""
+        for key in message.get("tokens") or ():
+            self.rows.pop(key, None)
+        accounts = {int(a) for a in message.get("accounts") or ()}
+        if accounts or message.get("all"):
+            for key in [k for k, (_, row) in self.rows.items() if message.get("all") or row.account_id in accounts]:
+                del self.rows[key]
+
+
+async def lookup_token(conn: AsyncConnection, secret: str, cache: TokenCache | None = None):
+    """Return the live token row for a bearer secret, or None (from the cache when it holds it)."""
+    key = digest(secret)
+    if cache is not None:
+        row = cache.get(key)
+        if row is not None:
+            return row
     row = (
         await conn.execute(
-            select(oauth_tokens).where(and_(oauth_tokens.c.token_hash == digest(secret), oauth_tokens.c.revoked_at.is_(None)))
+            select(oauth_tokens).where(and_(oauth_tokens.c.token_hash == key, oauth_tokens.c.revoked_at.is_(None)))
         )
     ).first()
+    if row is not None and cache is not None:
+        cache.put(key, row)
     return row
 
 
@@ -133,6 +178,7 @@ async def revoke_token(conn: AsyncConnection, secret: str, app_id: int | None = 
     if app_id is not None:
         cond = and_(cond, oauth_tokens.c.app_id == app_id)
     await conn.execute(update(oauth_tokens).where(cond).values(revoked_at=now()))
+    invalidate_after_commit(conn, tokens=[digest(secret)])
 
 
 async def create_code(conn: AsyncConnection, app_id: int, account_id: int, scopes: list[str], redirect_uri: str,

@@ -12,11 +12,12 @@ from townsquare.storage import notifications as notification_store
 from townsquare.storage import statuses as status_store
 
 
-async def hydrate(conn: AsyncConnection, rows, viewer_id: int) -> list[Notification]:
-    """Turn notification rows into Notifications, dropping those whose sender or status the viewer may no longer see."""
+async def hydrate(conn: AsyncConnection, rows, viewer_id: int, cache=None) -> list[Notification]:
+    """Turn notification rows into Notifications, dropping those whose sender or status the viewer may no longer see
+    (statuses from the rendered-status cache when one is given)."""
     accounts = await account_store.get_many(conn, {r.from_account_id for r in rows})
     status_ids = list({r.status_id for r in rows if r.status_id})
-    found = {s.id: s for s in await status_store.load_visible(conn, status_ids, viewer_id)}
+    found = {s.id: s for s in await status_store.load_visible(conn, status_ids, viewer_id, cache)}
     warnings = await load_warnings(conn, [r.account_warning_id for r in rows if r.account_warning_id])
     out = []
     for r in rows:

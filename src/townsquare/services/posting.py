@@ -21,6 +21,7 @@ from townsquare.services.notify import notify
 from townsquare.storage import conversations as conversation_store
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
+from townsquare.storage import quotes as quote_store
 from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import (
     idempotency_keys,
@@ -31,6 +32,7 @@ from townsquare.storage.tables import (
     tags,
 )
 from townsquare.timelines.events import publish_deleted, publish_status_edited
+from townsquare.timelines.status_cache import invalidate_after_commit
 from townsquare.timelines.feeds import FeedStore
 
 
@@ -235,6 +237,9 @@ async def delete_status(conn: AsyncConnection, viewer: Account, status_id: int, 
     await media_rows.discard_for_statuses(conn, [status_id])  # rows now, files by a job after the commit
     if row.visibility == "direct":
         await conversation_store.forget_status(conn, status_id)
+    quoted = await quote_store.get_row(conn, status_id)
+    if quoted is not None and quoted.quoted_status_id is not None:
+        invalidate_after_commit(conn, [quoted.quoted_status_id])  # one quote fewer on the quoted status
     await conn.execute(delete(statuses).where(statuses.c.id == status_id))
     await account_store.bump(conn, viewer.id, statuses_count=-1)
     publish_deleted(conn, [status_id, *(r.id for r in reblogs)])

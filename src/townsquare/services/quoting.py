@@ -10,6 +10,7 @@ from townsquare.services.notify import notify
 from townsquare.storage import quotes as quote_store
 from townsquare.storage import statuses as status_store
 from townsquare.timelines.events import publish_status_edited
+from townsquare.timelines.status_cache import invalidate_after_commit
 
 POLICIES = quote_store.POLICIES
 
@@ -60,6 +61,7 @@ def visibility_with_quote(visibility: str, quoted: Status | None) -> str:
 async def record_quote(conn: AsyncConnection, author: Account, status_id: int, quoted: Status) -> None:
     """Record an accepted quote and notify the quoted author."""
     await quote_store.insert(conn, status_id, author.id, quoted.id, quoted.account_id)
+    invalidate_after_commit(conn, [quoted.id])  # its quotes_count
     await notify(conn, quoted.account_id, author.id, "quote", status_id)
 
 
@@ -79,6 +81,7 @@ async def revoke_quote(conn: AsyncConnection, viewer: Account, quoted_status_id:
     if row.state == "revoked":
         return
     await quote_store.set_state(conn, quoting_status_id, "revoked")
+    invalidate_after_commit(conn, [quoted.id])  # its quotes_count
     quoting = await status_store.get_row(conn, quoting_status_id)
     if quoting is not None:
         await publish_status_edited(conn, Status.from_row(quoting), hybrid_threshold)

@@ -17,6 +17,7 @@ from townsquare.services.accounts import create_account
 from townsquare.storage import accounts as account_store
 from townsquare.storage import viewers as viewer_store
 from townsquare.storage.tables import accounts, oauth_apps, oauth_tokens
+from townsquare.timelines.status_cache import invalidate_after_commit
 
 WEB_CLIENT_ID = "townsquare-web"
 WEB_APP_NAME = "Web"
@@ -97,6 +98,7 @@ async def change_password(conn: AsyncConnection, account: Account, current: str,
     await conn.execute(update(oauth_tokens).where(and_(
         oauth_tokens.c.account_id == account.id, oauth_tokens.c.id != keep_token_id, oauth_tokens.c.revoked_at.is_(None)))
         .values(revoked_at=now()))
+    invalidate_after_commit(conn, account_ids=[account.id])  # their cached tokens too
 
 
 def new_csrf_seed() -> str:

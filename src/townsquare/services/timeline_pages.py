@@ -1,4 +1,5 @@
-"""Pages of the home timeline for a reader: the feed entries they may see, hydrated, with activity noted."""
+"""Pages of timelines for a reader, shared by the API and the web app: the entries they may see, hydrated
+(from the rendered-status cache where it holds them), with activity noted."""
 
 from __future__ import annotations
 
@@ -17,8 +18,19 @@ async def note_activity(db, account, active_days: int) -> bool:
         return await touch_activity(conn, account.id, account.last_active_at, active_days)
 
 
-async def home_page(conn, feeds, reader_id: int, hybrid_threshold: int, page: Page, rounds: int = 5) -> tuple[list[Status], list[int]]:
-    """Load feed entries until a page of visible statuses is found; return them and the scanned edge ids for paging."""
+def shown(filters, items: list[Status], context: str) -> list[Status]:
+    """The statuses no `hide` filter of the reader's (a FilterSet, or None) drops in this context."""
+    if not filters:
+        return items
+    return [s for s in items if not filters.hides(filters.match(s, context))]
+
+
+async def home_page(conn, feeds, reader_id: int, hybrid_threshold: int, page: Page, rounds: int = 5, *,
+                    filters=None, cache=None) -> tuple[list[Status], list[int]]:
+    """Load feed entries until a page of visible statuses is found; return them and the scanned edge ids for paging.
+
+    Entries hidden from the reader (a suspended author's, or dropped by a `hide` filter) stay in the feed.
+    """
     hybrid = await hybrid_followed_authors(conn, reader_id, hybrid_threshold)
     visible: list[Status] = []
     scanned: list[int] = []
@@ -28,8 +40,10 @@ async def home_page(conn, feeds, reader_id: int, hybrid_threshold: int, page: Pa
                                 page.min_id, page.limit)
         if not batch:
             break
+        # One load per batch both checks visibility and hydrates: the page is rendered from it directly.
         scanned.extend(batch)
-        visible.extend(await status_store.load_visible(conn, batch, reader_id))
+        visible.extend(shown(filters, await status_store.load_visible(conn, batch, reader_id, cache), "home"))
+        # min_id pages read upwards from a fixed point: one round only.
         if page.min_id is not None or len(visible) >= page.limit or len(batch) < page.limit:
             break
         max_id = batch[-1]
@@ -37,3 +51,8 @@ async def home_page(conn, feeds, reader_id: int, hybrid_threshold: int, page: Pa
     if visible and page.min_id is None:
         scanned = scanned[: scanned.index(visible[-1].id) + 1]
     return visible, [scanned[0], scanned[-1]] if scanned else []
+
+
+async def statuses_page(conn, ids: list[int], viewer_id: int | None, *, cache=None) -> list[Status]:
+    """The statuses of these ids the viewer may see, in order, hydrated (from the cache where it holds them)."""
+    return await status_store.load_visible(conn, ids, viewer_id, cache)

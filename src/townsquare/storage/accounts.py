@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Account
 from townsquare.storage.tables import accounts, follows
 
 
+# Built once: every read looks accounts up by id, and building the statement cost more than running it.
+_BY_ID = select(accounts).where(accounts.c.id == bindparam("account_id"))
+_BY_IDS = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS_UNSUSPENDED = _BY_IDS.where(accounts.c.suspended_at.is_(None))
+
+
 async def get(conn: AsyncConnection, account_id: int) -> Account | None:
     """Return the account with this id, or None."""
-    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    row = (await conn.execute(_BY_ID, {"account_id": account_id})).first()
     return Account.from_row(row) if row else None
 
 
@@ -19,10 +25,7 @@ async def get_many(conn: AsyncConnection, ids: set[int] | list[int], include_sus
     """Return accounts by id for a set of ids (suspended ones only when asked: others must not see them)."""
     if not ids:
         return {}
-    query = select(accounts).where(accounts.c.id.in_(list(ids)))
-    if not include_suspended:
-        query = query.where(accounts.c.suspended_at.is_(None))
-    rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(_BY_IDS if include_suspended else _BY_IDS_UNSUSPENDED, {"ids": list(ids)})).all()
     return {r.id: Account.from_row(r) for r in rows}
 
 

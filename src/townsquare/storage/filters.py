@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware, now
@@ -39,11 +39,14 @@ async def all_of(conn: AsyncConnection, account_id: int) -> list[CustomFilter]:
     return await _assemble(conn, rows)
 
 
+# Built once: it runs on every read of a timeline.
+_ACTIVE = (select(F).where(F.c.account_id == bindparam("account_id"))
+           .where(or_(F.c.expires_at.is_(None), F.c.expires_at > bindparam("at", type_=F.c.expires_at.type))).order_by(F.c.id))
+
+
 async def active_for(conn: AsyncConnection, account_id: int, at: datetime | None = None) -> list[CustomFilter]:
     """The filters of an account that apply now (one indexed query when it has none)."""
-    at = at or now()
-    rows = (await conn.execute(select(F).where(F.c.account_id == account_id)
-                               .where(or_(F.c.expires_at.is_(None), F.c.expires_at > at)).order_by(F.c.id))).all()
+    rows = (await conn.execute(_ACTIVE, {"account_id": account_id, "at": at or now()})).all()
     return await _assemble(conn, rows)
 
 

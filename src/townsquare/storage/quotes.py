@@ -83,7 +83,7 @@ async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | No
             follows.c.account_id == viewer_id, follows.c.target_account_id.in_(list(asking)))))}
     for s in items:
         s.quotes_count = counts.get(s.id, 0)
-        s.quote_current_user = _current_user(s, viewer_id, followed)
+        s.quote_current_user = current_user(s, viewer_id, followed)
     if quoting is not None and not quoting:
         return
     rows = (await conn.execute(select(quotes).where(quotes.c.status_id.in_(list(quoting) if quoting else ids)))).all()
@@ -121,7 +121,8 @@ async def attach(conn: AsyncConnection, items: list[Status], viewer_id: int | No
         s.quote = by_status.get(s.id)
 
 
-def _current_user(s: Status, viewer_id: int | None, followed: set[int]) -> str:
+def current_user(s: Status, viewer_id: int | None, followed: set[int]) -> str:
+    """How the quote policy of a status applies to a viewer (QuoteApproval.current_user)."""
     if s.reblog_of_id is not None:
         return "denied"
     if viewer_id is None:

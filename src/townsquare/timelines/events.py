@@ -28,6 +28,7 @@ from townsquare.storage import conversations as conversation_store
 from townsquare.storage.db import after_commit
 from townsquare.storage.tables import accounts, follows, mentions, status_tags, tags
 from townsquare.timelines.recipients import is_hybrid
+from townsquare.timelines.status_cache import invalidate_after_commit
 
 PUBLIC = "timeline:public"
 PUBLIC_LOCAL = "timeline:public:local"
@@ -192,7 +193,11 @@ async def publish_new_status(conn: AsyncConnection, status, feeds: Iterable[str]
 
 
 async def publish_status_edited(conn: AsyncConnection, status, hybrid_threshold: int = 10_000) -> None:
-    """Queue `status.update` for everyone who may have the status on screen (a hybrid author's followers via its channel)."""
+    """Queue `status.update` for everyone who may have the status on screen (a hybrid author's followers via its channel).
+
+    The status's cached rendering (and its reblogs') is invalidated at the same commit.
+    """
+    invalidate_after_commit(conn, [status.id])
     pairs = await _public_and_direct(conn, status, "status.update")
     await _emit(conn, pairs)
     followers = (await conn.execute(select(accounts.c.followers_count).where(accounts.c.id == status.account_id))).scalar() or 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, bindparam, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware, now
@@ -16,15 +16,19 @@ from townsquare.timelines.recipients import home_key, list_key
 ACTIVITY_RESOLUTION = timedelta(hours=1)  # last_active_at is written at most this often per account
 
 
+# Built once: it runs on every home read.
+_HYBRID_FOLLOWED = (
+    select(follows.c.target_account_id)
+    .join(accounts, accounts.c.id == follows.c.target_account_id)
+    .where(follows.c.account_id == bindparam("account_id"))
+    .where(or_(accounts.c.followers_count >= bindparam("threshold"), accounts.c.feed_hybrid.is_(True))))
+
+
 async def hybrid_followed_authors(conn: AsyncConnection, account_id: int, threshold: int) -> list[int]:
     """Accounts the reader follows whose posts are merged at read time (too many followers to fan out)."""
     if threshold <= 0:
         return []
-    rows = await conn.execute(
-        select(follows.c.target_account_id)
-        .join(accounts, accounts.c.id == follows.c.target_account_id)
-        .where(follows.c.account_id == account_id)
-        .where(or_(accounts.c.followers_count >= threshold, accounts.c.feed_hybrid.is_(True))))
+    rows = await conn.execute(_HYBRID_FOLLOWED, {"account_id": account_id, "threshold": threshold})
     return [r[0] for r in rows]
 
 

@@ -5,41 +5,50 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of, json
-from townsquare.api.filtering import render_filtered
+from townsquare.api.deps import JSON_TYPE, ctx_of, json
+from townsquare.api.filtering import render_marked_json, request_filters
 from townsquare.api.serializers.accounts import account as render_account
-from townsquare.api.serializers.statuses import status as render_status
+from townsquare.api.serializers.statuses import status_json, statuses_json
 from townsquare.core.pagination import Page, apply, link_header, ordered
 from townsquare.storage import accounts as account_store
 from townsquare.storage import statuses as status_store
 
 
+def _link(request: Request, params: dict, first_id: int | None, last_id: int | None) -> dict:
+    link = link_header(ctx_of(request).settings.base_url, request.url.path, params, first_id, last_id)
+    return {"Link": link} if link else {}
+
+
 def paged(request: Request, items: list, params: dict, first_id: int | None = None, last_id: int | None = None) -> Response:
     """Return a JSON list with Mastodon's Link header built from the page's edge ids."""
-    ctx = ctx_of(request)
-    headers = {}
-    link = link_header(ctx.settings.base_url, request.url.path, params, first_id, last_id)
-    if link:
-        headers["Link"] = link
-    return json(items, headers=headers)
+    return json(items, headers=_link(request, params, first_id, last_id))
+
+
+def paged_bytes(request: Request, body: bytes, params: dict, first_id: int | None = None,
+                last_id: int | None = None) -> Response:
+    """Return an already-serialised JSON list with Mastodon's Link header."""
+    return Response(body, headers=_link(request, params, first_id, last_id), media_type=JSON_TYPE)
 
 
 async def statuses_response(request: Request, conn, ids: list[int], viewer_id: int | None, params: dict,
                             cursor_ids: list[int] | None = None, filter_context: str | None = None) -> Response:
     """Render visible statuses for ids (newest first) as a paginated list, with the viewer's filters of a context applied."""
-    items = await status_store.load_visible(conn, ids, viewer_id)
-    rendered = None if filter_context is None else await render_filtered(request, conn, items, filter_context)
-    return loaded_statuses_response(request, items, params, cursor_ids if cursor_ids is not None else ids, rendered)
+    items = await status_store.load_visible(conn, ids, viewer_id, ctx_of(request).status_cache)
+    filters = None if filter_context is None else await request_filters(request, conn)
+    return loaded_statuses_response(request, items, params, cursor_ids if cursor_ids is not None else ids,
+                                    filters, filter_context)
 
 
 def loaded_statuses_response(request: Request, items: list, params: dict, cursors: list[int],
-                             rendered: list[dict] | None = None) -> Response:
-    """Render statuses already loaded (and checked visible) as a paginated list, paged by the cursor ids."""
+                             filters=None, context: str | None = None) -> Response:
+    """Render statuses already loaded (and checked visible) as a paginated list, paged by the cursor ids,
+    with the viewer's filters of a context applied when given."""
     base = ctx_of(request).settings.base_url
-    return paged(
-        request, [render_status(s, base) for s in items] if rendered is None else rendered, params,
-        cursors[0] if cursors else None, cursors[-1] if cursors else None,
-    )
+    if filters is None:
+        body = statuses_json([status_json(s, base) for s in items])
+    else:
+        body = render_marked_json(filters, items, base, context)
+    return paged_bytes(request, body, params, cursors[0] if cursors else None, cursors[-1] if cursors else None)
 
 
 async def linked_accounts_response(request: Request, conn, rows: list, params: dict) -> Response:

@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.filtering import render_notifications, request_filters
-from townsquare.api.mastodon.common import paged
+from townsquare.api.filtering import render_notifications_json, request_filters
+from townsquare.api.mastodon.common import paged, paged_bytes
 from townsquare.api.params import as_list, as_str, read_params
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.core.errors import ApiError, not_found
@@ -44,10 +44,10 @@ async def list_notifications(request: Request) -> Response:
     base = ctx_of(request).settings.base_url
     async with ctx_of(request).db.read() as conn:
         rows = await notification_store.page_rows(conn, _filtered(p, viewer.account.id), page)
-        items = await inbox.hydrate(conn, rows, viewer.account.id)
+        items = await inbox.hydrate(conn, rows, viewer.account.id, ctx_of(request).status_cache)
         filters = await request_filters(request, conn)
-    return paged(request, render_notifications(filters, items, base), p,
-                 rows[0].id if rows else None, rows[-1].id if rows else None)
+    return paged_bytes(request, render_notifications_json(filters, items, base), p,
+                       rows[0].id if rows else None, rows[-1].id if rows else None)
 
 
 @router.get("/api/v1/notifications/unread_count")

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.filtering import render_marked, request_filters
-from townsquare.api.deps import ctx_of, get_viewer, json, path_id
-from townsquare.api.mastodon.common import account_rows_response
+from townsquare.api.filtering import render_marked_json, request_filters
+from townsquare.api.deps import JSON_TYPE, ctx_of, get_viewer, json, path_id
+from townsquare.api.mastodon.common import linked_accounts_response
 from townsquare.api.mastodon.scheduled import schedule
 from townsquare.api.mastodon.poll_params import parse_poll, parse_quoted_id, parse_scheduled_at
 from townsquare.api.params import as_bool, as_list, as_str, read_params
 from townsquare.api.serializers.statuses import status as render_status
-from townsquare.api.serializers.statuses import status_edit
+from townsquare.api.serializers.statuses import status_edit, status_json, statuses_json
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import page_from
 from townsquare.domain.models import StatusEdit
-from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.media.attaching import parse_media_ids
 from townsquare.services import interactions, posting
+from townsquare.services.timeline_pages import statuses_page
 from townsquare.storage import media as media_rows
+from townsquare.storage import reading
 from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import favourites, status_edits, statuses
 
 router = APIRouter()
+MAX_DESCENDANTS = 200
 
 
 def _draft(p: dict, max_chars: int) -> posting.Draft:
@@ -54,12 +54,13 @@ def _draft(p: dict, max_chars: int) -> posting.Draft:
     )
 
 
-async def _render_one(request: Request, status_id: int, viewer_id: int | None, with_source: bool = False) -> Response:
-    async with ctx_of(request).db.read() as conn:
-        item = await status_store.get_visible(conn, status_id, viewer_id)
-    if item is None:
+async def _render_one(request: Request, status_id: int, viewer_id: int | None) -> Response:
+    ctx = ctx_of(request)
+    async with ctx.db.read() as conn:
+        items = await statuses_page(conn, [status_id], viewer_id, cache=ctx.status_cache)
+    if not items:
         raise not_found()
-    return json(render_status(item, ctx_of(request).settings.base_url, with_source=with_source))
+    return Response(status_json(items[0], ctx.settings.base_url), media_type=JSON_TYPE)
 
 
 @router.post("/api/v1/statuses")
@@ -86,9 +87,11 @@ async def get_many(request: Request) -> Response:
     viewer = await get_viewer(request, "read:statuses", required=False)
     p = await read_params(request)
     ids = [i for i in (parse_id(x) for x in as_list(p.get("id"))) if i is not None][:40]
-    async with ctx_of(request).db.read() as conn:
-        items = await status_store.load_visible(conn, ids, viewer.account.id if viewer.account else None)
-    return json([render_status(x, ctx_of(request).settings.base_url) for x in items])
+    ctx = ctx_of(request)
+    async with ctx.db.read() as conn:
+        items = await statuses_page(conn, ids, viewer.account.id if viewer.account else None, cache=ctx.status_cache)
+    base = ctx.settings.base_url
+    return Response(statuses_json([status_json(x, base) for x in items]), media_type=JSON_TYPE)
 
 
 @router.get("/api/v1/statuses/{status_id}")
@@ -145,34 +148,17 @@ async def context(request: Request, status_id: str) -> Response:
     viewer_id = viewer.account.id if viewer.account else None
     sid = path_id(status_id)
     base = ctx_of(request).settings.base_url
-    async with ctx_of(request).db.read() as conn:
-        root = await status_store.get_row(conn, sid)
-        if root is None or (await status_store.get_visible(conn, sid, viewer_id)) is None:
+    ctx = ctx_of(request)
+    async with ctx.db.read() as conn:
+        if (await status_store.get_visible(conn, sid, viewer_id)) is None:
             raise not_found()
-        ancestors: list[int] = []
-        parent = root.in_reply_to_id
-        while parent is not None and len(ancestors) < 40:
-            row = await status_store.get_row(conn, parent)
-            if row is None:
-                break
-            ancestors.append(row.id)
-            parent = row.in_reply_to_id
-        ancestors.reverse()
-        descendants: list[int] = []
-        stack = [sid]
-        while stack and len(descendants) < 200:
-            current = stack.pop()
-            children = [r[0] for r in await conn.execute(
-                select(statuses.c.id).where(statuses.c.in_reply_to_id == current).order_by(statuses.c.id.desc()))]
-            for child in children:
-                if child not in descendants:
-                    stack.append(child)
-            if current != sid:
-                descendants.append(current)
-        before = await status_store.load_visible(conn, ancestors, viewer_id)
-        after = await status_store.load_visible(conn, descendants, viewer_id)
+        ancestors, descendants = await reading.thread_ids(conn, sid)
+        before = await statuses_page(conn, ancestors, viewer_id, cache=ctx.status_cache)
+        after = await statuses_page(conn, descendants[:MAX_DESCENDANTS], viewer_id, cache=ctx.status_cache)
         filters = await request_filters(request, conn)
-    return json({"ancestors": render_marked(filters, before, base, "thread"), "descendants": render_marked(filters, after, base, "thread")})
+    body = b'{"ancestors":' + render_marked_json(filters, before, base, "thread") + b',"descendants":' + \
+        render_marked_json(filters, after, base, "thread") + b"}"
+    return Response(body, media_type=JSON_TYPE)
 
 
 @router.get("/api/v1/statuses/{status_id}/history")
@@ -185,7 +171,7 @@ async def history(request: Request, status_id: str) -> Response:
         item = await status_store.get_visible(conn, sid, viewer.account.id if viewer.account else None)
         if item is None:
             raise not_found()
-        rows = (await conn.execute(select(status_edits).where(status_edits.c.status_id == sid).order_by(status_edits.c.id))).all()
+        rows = await status_store.edits_of(conn, sid)
         edit_media = await media_rows.for_edits(conn, [r.id for r in rows])
     if not rows:
         edits = [StatusEdit(item.content, item.spoiler_text, item.sensitive, item.created_at, item.account,
@@ -232,13 +218,8 @@ async def _who(request: Request, status_id: str, reblogs: bool) -> Response:
     async with ctx_of(request).db.read() as conn:
         if await status_store.get_visible(conn, sid, viewer_id) is None:
             raise not_found()
-        if reblogs:
-            query = select(statuses.c.id, statuses.c.account_id.label("other")).where(statuses.c.reblog_of_id == sid).where(visible_to(viewer_id))
-            column = statuses.c.id
-        else:
-            query = select(favourites.c.id, favourites.c.account_id.label("other")).where(favourites.c.status_id == sid)
-            column = favourites.c.id
-        return await account_rows_response(request, conn, query, column, page, p, viewer_params(viewer_id))
+        rows = await (reading.reblogged_by(conn, sid, viewer_id, page) if reblogs else reading.favourited_by(conn, sid, page))
+        return await linked_accounts_response(request, conn, rows, p)
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by")
