@@ -138,6 +138,7 @@ async def revoke_own_token(conn: AsyncConnection, account_id: int, token_id: int
         .values(revoked_at=now()))
     if not done.rowcount:
         raise not_found()
+    invalidate_after_commit(conn, account_ids=[account_id])  # a cached token must not outlive its revocation
 
 
 async def revoke_app(conn: AsyncConnection, account_id: int, app_id: int) -> None:
@@ -150,3 +151,4 @@ async def revoke_app(conn: AsyncConnection, account_id: int, app_id: int) -> Non
         .values(revoked_at=now()))
     if not done.rowcount:
         raise not_found()
+    invalidate_after_commit(conn, account_ids=[account_id])  # a cached token must not outlive its revocation
