@@ -52,6 +52,8 @@ class SharedStatuses:
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
+        if hit[1].done():
+            return hit[1].result()  # the common case: loaded for an earlier subscriber of the same event
         return await asyncio.shield(hit[1])  # a subscriber leaving must not cancel the load for the others
 
 
