@@ -279,6 +279,8 @@ def _batch_error(exc: BaseException) -> BaseException:
     if isinstance(exc, _BatchBroken):  # carries the cause (a full disk is still a 507 for every unit)
         cause = exc.args[0] if isinstance(exc.args[0], Exception) else RuntimeError("the transaction was lost")
         return DBAPIError("group commit", None, cause)
+    if not isinstance(exc, Exception):  # the leader was cancelled (shutdown) before the commit
+        return RuntimeError("the database closed before this write was committed")
     return exc
 
 
