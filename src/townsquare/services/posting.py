@@ -80,9 +80,7 @@ async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str], 
     linked: set[int] = set()
     for name in dict.fromkeys(n[:200] for n in names):
         row = (await conn.execute(select(tags.c.id).where(tags.c.name == name))).first()
-        tag_id = row[0] if row else new_id()
-        if row is None:
-            await conn.execute(tags.insert().values(id=tag_id, name=name, created_at=now()))
+        tag_id = row[0] if row else await _new_tag(conn, name)
         if tag_id in linked:
             continue
         present = None if fresh else (await conn.execute(select(status_tags.c.tag_id).where(
@@ -90,6 +88,21 @@ async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str], 
         if present is None:
             await conn.execute(status_tags.insert().values(status_id=status_id, tag_id=tag_id))
         linked.add(tag_id)
+
+
+async def _new_tag(conn: AsyncConnection, name: str) -> int:
+    """Create a tag, or take the one a concurrent post just created (on PostgreSQL writers run side by side)."""
+    tag_id = new_id()
+    if conn.dialect.name != "postgresql":  # SQLite has one writer: nobody can have created it meanwhile
+        await conn.execute(tags.insert().values(id=tag_id, name=name, created_at=now()))
+        return tag_id
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    made = (await conn.execute(pg_insert(tags).values(id=tag_id, name=name, created_at=now())
+                               .on_conflict_do_nothing(index_elements=["name"]).returning(tags.c.id))).first()
+    if made is not None:
+        return made[0]
+    return (await conn.execute(select(tags.c.id).where(tags.c.name == name))).scalar_one()
 
 
 def _validate(draft: Draft, max_chars: int, has_media: bool = False) -> None:
