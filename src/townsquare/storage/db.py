@@ -55,9 +55,10 @@ MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opene
 class _Unit:
     """One caller's unit of work inside a group commit: its turn on the connection, its end, the batch's commit."""
 
-    __slots__ = ("turn", "finished", "committed", "outbox", "broken")
+    __slots__ = ("turn", "finished", "committed", "outbox", "broken", "task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.task = asyncio.current_task()  # the caller: if it ends without finishing its unit, the batch must not wait forever
         self.turn: asyncio.Future = loop.create_future()  # the shared connection, once it is this unit's turn
         self.finished: asyncio.Future = loop.create_future()  # True: keep the unit; False: rolled back to its savepoint
         self.committed: asyncio.Future = loop.create_future()  # None once the batch committed, else its error
@@ -209,6 +210,11 @@ class Database:
                                 continue
                             unit.turn.set_result(conn)
                             given.append(unit)
+                            if unit.task is not None and not unit.finished.done():
+                                await asyncio.wait({unit.finished, unit.task}, return_when=asyncio.FIRST_COMPLETED)
+                            if not unit.finished.done():  # its caller ended mid-unit: the transaction's state is unknown
+                                unit.finished.set_result(False)
+                                unit.broken = unit.broken or RuntimeError("a write unit ended without finishing")
                             if await unit.finished:
                                 batch.append(unit)
                             if unit.broken is not None:
@@ -265,8 +271,10 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection (after the group commit in progress, if any)."""
         if self._leader is not None and not self._leader.done():
-            with contextlib.suppress(Exception):
-                await self._leader
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._leader), 10)  # the commit in progress, not a stuck unit
+            if not self._leader.done():
+                self._leader.cancel()
         await self.engine.dispose()
 
 
