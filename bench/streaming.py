@@ -1,6 +1,8 @@
 """Benchmark: time from a post's response until every follower's open WebSocket user stream has it.
 
-Usage: .venv/bin/python bench/streaming.py [SUBSCRIBERS ...]   (default: 10 100 500)
+Usage: .venv/bin/python bench/streaming.py [SUBSCRIBERS ...] [--profile]   (default: 10 100 500)
+cpu_ms is this process's CPU (server and clients) from the post until the last client had it; --profile
+prints a pyinstrument summary of that span to stderr.
 Serves the app with uvicorn on a loopback port (SQLite in a temp dir, in-process jobs, in-process
 bus) and opens one WebSocket per follower from this same process, so clients share the CPU
 with the server: the figures are an upper bound for one machine.
@@ -56,7 +58,7 @@ async def _seed(ctx, count: int) -> tuple[str, list[tuple[int, str]]]:
     return token, readers
 
 
-async def run(count: int) -> tuple[float, float, float, float]:
+async def run(count: int, profile: bool = False) -> tuple[float, float, float, float]:
     """Return (post latency, median and max delivery after the response, time until all had it)."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), domain="bench.local", secret_key="bench")
@@ -85,12 +87,23 @@ async def run(count: int) -> tuple[float, float, float, float]:
             arrivals.append(time.perf_counter())
 
         waiting = [asyncio.create_task(wait(ws)) for ws in clients]
+        profiler = None
+        if profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="disabled")
+            profiler.start()
+        cpu0 = time.process_time()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             t0 = time.perf_counter()
             r = await http.post("/api/v1/statuses", data={"status": "stream me"}, headers={"Authorization": f"Bearer {token}"})
             t1 = time.perf_counter()
             assert r.status_code == 200, r.text
             await asyncio.wait_for(asyncio.gather(*waiting), 120)
+        cpu = time.process_time() - cpu0
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False, show_all=False), file=sys.stderr)
         for ws in clients:
             await ws.close()
         server.should_exit = True
@@ -98,16 +111,20 @@ async def run(count: int) -> tuple[float, float, float, float]:
         await ctx.jobs.stop()
         await ctx.db.dispose()
         after = [a - t1 for a in arrivals]
-        return t1 - t0, statistics.median(after), max(after), max(arrivals) - t1
+        return t1 - t0, statistics.median(after), max(after), max(arrivals) - t1, cpu
 
 
 def main() -> None:
     """Run the benchmark for each subscriber count given on the command line."""
-    counts = [int(a) for a in sys.argv[1:]] or [10, 100, 500]
-    print("subscribers  post_ms  median_after_ms  all_after_ms  (WebSocket user streams, SQLite, in-process bus)")
+    profile = "--profile" in sys.argv
+    counts = [int(a) for a in sys.argv[1:] if a.isdigit()] or [10, 100, 500]
+    print("subscribers  post_ms  median_after_ms  all_after_ms  cpu_ms  cpu_per_subscriber_us  target  "
+          "(WebSocket user streams, SQLite, in-process bus)")
     for count in counts:
-        post, median, _, last = asyncio.run(run(count))
-        print(f"{count:11d}  {post * 1000:7.1f}  {median * 1000:15.1f}  {last * 1000:12.1f}")
+        post, median, _, last, cpu = asyncio.run(run(count, profile))
+        target = "  < 200 ms at 1,000: " + ("met" if last < 0.2 else "not met") if count == 1000 else ""
+        print(f"{count:11d}  {post * 1000:7.1f}  {median * 1000:15.1f}  {last * 1000:12.1f}  {cpu * 1000:6.0f}  "
+              f"{cpu / count * 1e6:21.0f}{target}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Usage:
   .venv/bin/python bench/timelines.py [--modes embedded,scale-out] [--duration 10]
                                       [--fanout 1000,10000,100000] [--hybrid 1000000]
+                                      [--parts home,posting,fanout]
 
 For each mode it starts the servers (embedded: one `serve` on SQLite; scale-out: PostgreSQL +
 Redis, `serve --workers 2` and one `worker`), then measures with wrk (installed if missing):
@@ -265,31 +266,78 @@ def run_mode(mode: str, args) -> list[str]:
                 http.post(f"{cluster.url}/api/v1/accounts/{aid}/follow", headers={"Authorization": f"Bearer {reader_token}"}).raise_for_status()
             page = http.get(f"{cluster.url}/api/v1/timelines/home", headers={"Authorization": f"Bearer {reader_token}"}).json()
         assert len(page) == 20, page
-        home = wrk(f"{cluster.url}/api/v1/timelines/home", reader_token, 32, args.duration)
-        lines.append(f"home timeline reads, c=32: {home['rps']:.0f} req/s, p50 {home['p50']:.1f} ms, p99 {home['p99']:.1f} ms "
-                     f"({home['requests']} requests, {home['errors']} non-2xx)")
-        _, poster_token = cluster.account("poster")
-        script = tmp / "post.lua"
-        script.write_text(POST_LUA)
-        post = wrk(f"{cluster.url}/api/v1/statuses", poster_token, 8, args.duration, str(script))
-        lines.append(f"posting, c=8: {post['rps']:.0f} req/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms "
-                     f"({post['requests']} requests, {post['errors']} non-2xx)")
-        time.sleep(3)  # let the posting burst's fan-out jobs drain before timing single posts
-        for n in args.fanout:
+        if "home" in args.parts:
+            home = wrk(f"{cluster.url}/api/v1/timelines/home", reader_token, 32, args.duration)
+            lines.append(f"home timeline reads, c=32: {home['rps']:.0f} req/s, p50 {home['p50']:.1f} ms, p99 {home['p99']:.1f} ms "
+                         f"({home['requests']} requests, {home['errors']} non-2xx)")
+        if "posting" in args.parts:
+            lines.append(posting(cluster, tmp, args))
+            time.sleep(3)  # let the posting burst's fan-out jobs drain before timing single posts
+        for n in (args.fanout if "fanout" in args.parts else []):
             name = f"star{n}"
             author_id, token = cluster.account(name)
             t0 = time.perf_counter()
             cli(cluster.env, "bench", "seed-followers", name, "--count", str(n), "--data-dir", str(cluster.data_dir))
             seeded = time.perf_counter() - t0
             post_ms, delivered = asyncio.run(fanout_seconds(cluster, token, author_id, n))
+            target = "  [target < 500 ms on Redis: " + ("met]" if delivered < 0.5 else "not met]") if n == 100_000 and mode == "scale-out" else ""
             lines.append(f"fan-out to {n:,} followers: post {post_ms:.0f} ms, all feeds after {delivered * 1000:.0f} ms "
-                         f"(seeding {n:,} followers took {seeded:.1f} s)")
+                         f"(seeding {n:,} followers took {seeded:.1f} s){target}")
     finally:
         cluster.stop()
     if args.hybrid:
         lines.append(hybrid(mode, args))
     shutil.rmtree(tmp, ignore_errors=True)
     return lines
+
+
+def posting(cluster: Cluster, tmp: Path, args) -> str:
+    """Posting at c=8 with wrk; checks afterwards that every acknowledged post is in the database."""
+    from sqlalchemy import func, select
+
+    from townsquare.storage.tables import statuses
+
+    poster_id, poster_token = cluster.account("poster")
+    script = tmp / "post.lua"
+    script.write_text(POST_LUA)
+    cpu0 = _server_cpu(cluster)
+    post = wrk(f"{cluster.url}/api/v1/statuses", poster_token, 8, args.duration, str(script))
+    cpu = _server_cpu(cluster) - cpu0
+
+    async def stored() -> int:
+        db = cluster.database()
+        try:
+            async with db.read() as conn:
+                return (await conn.execute(select(func.count()).select_from(statuses)
+                                           .where(statuses.c.account_id == int(poster_id)))).scalar_one()
+        finally:
+            await db.dispose()
+
+    kept = asyncio.run(stored())
+    ok = post["requests"] - post["errors"]
+    target = ("  [target >= 1,000/s: " + ("met]" if post["rps"] >= 1000 else "not met]")) if cluster.mode == "embedded" else ""
+    return (f"posting, c=8: {post['rps']:.0f} req/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms "
+            f"({post['requests']} requests, {post['errors']} non-2xx; {kept} stored, >= {ok} acknowledged: "
+            f"{'none lost' if kept >= ok else 'LOST POSTS'}; server CPU {cpu / max(ok, 1) * 1000:.2f} ms per post "
+            f"incl. its fan-out job){target}")
+
+
+def _server_cpu(cluster: Cluster) -> float:
+    """CPU seconds used so far by the cluster's processes and their children (the uvicorn workers)."""
+    total = 0.0
+    for p in cluster.procs:
+        pids = [str(p.pid)]
+        try:
+            pids += Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()
+        except OSError:
+            pass
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def hybrid(mode: str, args) -> str:
@@ -330,6 +378,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--fanout", default="1000,10000,100000")
     parser.add_argument("--hybrid", type=int, default=1_000_000)
+    parser.add_argument("--parts", default="home,posting,fanout", help="which measurements to take (default all)")
     parser.add_argument("--hybrid-threshold", type=int, default=10_000_000,
                         help="threshold during the fan-out runs, so that 100,000 followers are fanned out (default 10M)")
     args = parser.parse_args()

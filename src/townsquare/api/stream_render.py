@@ -2,7 +2,9 @@
 
 A status is loaded and hydrated once per process (shared by every subscriber for a few seconds),
 then checked for all the subscribers it reaches at once with a single query: may each see it (the
-visibility rule of every read path), did they mute its author, and their favourited/... flags.
+visibility rule of every read path), did they mute its author, and their favourited/... flags. Its
+payload is rendered once per set of flags and shared by every subscriber with those flags; only a
+viewer whose filters match it, or a status with a poll or a withheld quote, gets a render of their own.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class SharedStatuses:
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
+        if hit[1].done():
+            return hit[1].result()  # the common case: loaded for an earlier subscriber of the same event
         return await asyncio.shield(hit[1])  # a subscriber leaving must not cancel the load for the others
 
 
@@ -127,8 +131,8 @@ class Personaliser:
             future.set_exception(exc)
 
 
-def personalise(row, viewer_id: int, s: Status, stream: str) -> Status | None:
-    """The status as this viewer sees it on this stream, or None when it must not be sent to them."""
+def personal_flags(row, viewer_id: int, s: Status, stream: str) -> tuple[bool, bool, bool, bool] | None:
+    """This viewer's (favourited, bookmarked, pinned, reblogged) for the status on this stream, or None when it must not be sent."""
     if stream in PUBLIC_STREAMS or stream.startswith("hashtag"):
         if s.visibility != "public" or s.reblog_of_id is not None:
             return None
@@ -138,11 +142,53 @@ def personalise(row, viewer_id: int, s: Status, stream: str) -> Status | None:
     if stream == "user" and s.reblog is None and to is not None and viewer_id not in (s.account_id, to) \
             and to != s.account_id and not row.follows_to:
         return None  # like the home feed: a reply to someone else shows only to those who follow them too
-    flags = dict(favourited=bool(row.favourited), bookmarked=bool(row.bookmarked), pinned=bool(row.pinned),
-                 reblogged=bool(row.reblogged))
+    return bool(row.favourited), bool(row.bookmarked), bool(row.pinned), bool(row.reblogged)
+
+
+def with_flags(s: Status, flags: tuple[bool, bool, bool, bool]) -> Status:
+    """The status with a viewer's flags set (on the original, for a reblog)."""
+    values = dict(zip(("favourited", "bookmarked", "pinned", "reblogged"), flags))
     if s.reblog is not None:
-        return dataclasses.replace(s, reblog=dataclasses.replace(s.reblog, **flags))
-    return dataclasses.replace(s, **flags)
+        return dataclasses.replace(s, reblog=dataclasses.replace(s.reblog, **values))
+    return dataclasses.replace(s, **values)
+
+
+def personalise(row, viewer_id: int, s: Status, stream: str) -> Status | None:
+    """The status as this viewer sees it on this stream, or None when it must not be sent to them."""
+    flags = personal_flags(row, viewer_id, s, stream)
+    return None if flags is None else with_flags(s, flags)
+
+
+class SharedPayloads:
+    """Status payloads rendered once per (event, shared status, viewer flags) and handed to every subscriber alike.
+
+    Most subscribers of one event see the same JSON (a new status is favourited by nobody yet), so it is
+    rendered and encoded once instead of once per open stream. An entry is only used for the very shared
+    Status object it was rendered from, so it ends with that status's own cache entry.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[Status, str]] = OrderedDict()
+
+    def get(self, event: str, shared: Status, flags: tuple, base: str) -> str:
+        """The payload string for this status and flags, rendered on first use."""
+        key = (event, shared.id, flags)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] is shared:
+            return hit[1]
+        payload = dump(render_status(with_flags(shared, flags), base))
+        self.entries[key] = (shared, payload)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return payload
+
+
+def _own_parts(s: Status) -> bool:
+    """Whether the status needs parts rendered for this viewer (their poll votes, a quote hidden from strangers)."""
+    shown = s.reblog or s
+    return shown.poll is not None or (shown.quote is not None and shown.quote.state != "accepted")
 
 
 async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notification | None:
@@ -229,9 +275,15 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict, filters: Filte
     if shared is None:
         return None
     personaliser = ctx.extras.setdefault("stream_personaliser", Personaliser(ctx))
-    s = personalise(await personaliser.check((event, status_id), shared, me), me, shared, stream)
-    if s is None:
+    flags = personal_flags(await personaliser.check((event, status_id), shared, me), me, shared, stream)
+    if flags is None:
         return None
+    if event != "conversation" and not _own_parts(shared):
+        context = filter_context(stream)
+        if not (filters and context is not None and filters.match(shared, context)):
+            # What every subscriber with these flags gets: rendered once, the same string for all.
+            return event, ctx.extras.setdefault("stream_payloads", SharedPayloads()).get(event, shared, flags, base)
+    s = with_flags(shared, flags)
     s = await _with_own_poll_and_quote(ctx, s, me)
     if s is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import threading
@@ -25,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from townsquare.api.deps import ctx_of, get_viewer, json
 from townsquare.api.filtering import load_filter_set
 from townsquare.api.stream_render import PUBLIC_STREAMS, dump, render
+from townsquare.core.clock import now
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
 from townsquare.domain.filters import FilterSet
@@ -107,7 +109,9 @@ class Session:
         self.sub = None
         self.filters: FilterSet | None = None  # the viewer's filters, loaded at the first status and on every change
         self.filters_loaded = 0.0
+        self.filters_expire = None  # when the first loaded filter expires (the set is loaded again then)
         self.filters_channel: str | None = None
+        self.refreshing: asyncio.Task | None = None
 
     async def open(self) -> Session:
         """Open the bus subscription."""
@@ -115,16 +119,33 @@ class Session:
         return self
 
     async def _filters(self) -> FilterSet:
-        # Reloaded after a change and once a minute, so a filter that expires stops applying. The change channel
-        # is joined before the first load, so a change made meanwhile is not missed.
+        # Loaded when the first stream is added (not when an event arrives: a thousand streams loading at
+        # the moment one post reaches them held up that post's delivery), again after every change (the
+        # change channel is joined before the load, so a change made meanwhile is not missed), at once when
+        # a loaded filter expires, and otherwise refreshed in the background once a minute as a safety net.
         if self.filters_channel is None:
             self.filters_channel = ev.filters_channel(self.viewer.account.id)
             await self.sub.add([self.filters_channel])
-        if self.filters is None or time.monotonic() - self.filters_loaded > FILTERS_SECONDS:
-            async with self.ctx.db.read() as conn:
-                self.filters = await load_filter_set(conn, self.viewer.account.id)
-            self.filters_loaded = time.monotonic()
+        if self.filters is None or (self.filters_expire is not None and now() >= self.filters_expire):
+            await self._load_filters()
+        elif time.monotonic() - self.filters_loaded > FILTERS_SECONDS and self.refreshing is None:
+            self.refreshing = asyncio.get_running_loop().create_task(self._refresh_filters())
         return self.filters
+
+    async def _load_filters(self) -> None:
+        async with self.ctx.db.read() as conn:
+            loaded = await load_filter_set(conn, self.viewer.account.id)
+        self.filters, self.filters_loaded = loaded, time.monotonic()
+        self.filters_expire = min((f.expires_at for f in loaded.filters if f.expires_at is not None), default=None)
+
+    async def _refresh_filters(self) -> None:
+        try:
+            await self._load_filters()
+        except Exception as exc:  # the database is away: keep the set in hand, try again later
+            log.warning("could not refresh a stream's filters: %s", exc)
+            self.filters_loaded = time.monotonic()
+        finally:
+            self.refreshing = None
 
     def _channels(self) -> set[str]:
         return {c for s in self.streams.values() for c in s.channels} | ({self.filters_channel} if self.filters_channel else set())
@@ -135,6 +156,8 @@ class Session:
             raise ApiError(429, "Too many subscriptions")
         self.streams[stream.label] = stream
         await self.sub.add(stream.channels)
+        if stream.name != "space":
+            await self._filters()  # ready before the first event, so delivery needs no query of its own
 
     async def remove(self, label: tuple[str, ...]) -> None:
         """Stop receiving a stream; channels another stream still needs stay."""
@@ -146,7 +169,7 @@ class Session:
         """Everything one bus message becomes for this client, one entry per stream it reaches."""
         out = []
         if channel == self.filters_channel:
-            self.filters = None
+            self.filters = None  # loaded again before the next status is judged
             return out
         for stream in [s for s in self.streams.values() if channel in s.channels]:
             try:
@@ -164,6 +187,8 @@ class Session:
 
     async def close(self) -> None:
         """Drop the bus subscription."""
+        if self.refreshing is not None:
+            self.refreshing.cancel()
         if self.sub is not None:
             await self.sub.close()
 
@@ -305,13 +330,22 @@ async def _handle(session: Session, request: dict) -> None:
             await session.remove(label)
 
 
+@functools.lru_cache(maxsize=2048)
+def frame_text(label: tuple[str, ...], event: str, payload: str | None) -> str:
+    """One WebSocket frame's text, built once for every subscriber of a stream receiving the same payload.
+
+    The payload strings of one event are shared objects (stream_render), so the cache key is cheap to hash.
+    """
+    frame = {"stream": list(label), "event": event}
+    if payload is not None:
+        frame["payload"] = payload
+    return dump(frame)
+
+
 async def _pump(session: Session, ws: WebSocket) -> None:
     async for channel, message in session.sub:
         for stream, event, payload in await session.outgoing(channel, message):
-            frame = {"stream": list(stream.label), "event": event}
-            if payload is not None:
-                frame["payload"] = payload
-            await ws.send_text(dump(frame))
+            await ws.send_text(frame_text(stream.label, event, payload))
 
 
 @router.websocket("/api/v1/streaming")

@@ -77,16 +77,34 @@ async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) 
     return rendered.html, mentioned, rendered.tags
 
 
-async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str]) -> None:
-    for name in dict.fromkeys(names):
-        name = name[:200]
+async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str], fresh: bool = False) -> None:
+    # A fresh status has no tags yet, so only repeats within its own text need skipping (no lookup per tag).
+    linked: set[int] = set()
+    for name in dict.fromkeys(n[:200] for n in names):
         row = (await conn.execute(select(tags.c.id).where(tags.c.name == name))).first()
-        tag_id = row[0] if row else new_id()
-        if row is None:
-            await conn.execute(tags.insert().values(id=tag_id, name=name, created_at=now()))
-        present = (await conn.execute(select(status_tags.c.tag_id).where(and_(status_tags.c.status_id == status_id, status_tags.c.tag_id == tag_id)))).first()
+        tag_id = row[0] if row else await _new_tag(conn, name)
+        if tag_id in linked:
+            continue
+        present = None if fresh else (await conn.execute(select(status_tags.c.tag_id).where(
+            and_(status_tags.c.status_id == status_id, status_tags.c.tag_id == tag_id)))).first()
         if present is None:
             await conn.execute(status_tags.insert().values(status_id=status_id, tag_id=tag_id))
+        linked.add(tag_id)
+
+
+async def _new_tag(conn: AsyncConnection, name: str) -> int:
+    """Create a tag, or take the one a concurrent post just created (on PostgreSQL writers run side by side)."""
+    tag_id = new_id()
+    if conn.dialect.name != "postgresql":  # SQLite has one writer: nobody can have created it meanwhile
+        await conn.execute(tags.insert().values(id=tag_id, name=name, created_at=now()))
+        return tag_id
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    made = (await conn.execute(pg_insert(tags).values(id=tag_id, name=name, created_at=now())
+                               .on_conflict_do_nothing(index_elements=["name"]).returning(tags.c.id))).first()
+    if made is not None:
+        return made[0]
+    return (await conn.execute(select(tags.c.id).where(tags.c.name == name))).scalar_one()
 
 
 def _validate(draft: Draft, max_chars: int, has_media: bool = False) -> None:
@@ -157,11 +175,13 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
     for account in mentioned:
         await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
         await notify(conn, account.id, author.id, "mention", status_id)
-    await _attach_tags(conn, status_id, tag_names)
-    await media_rows.attach(conn, status_id, [m.id for m in media])
+    await _attach_tags(conn, status_id, tag_names, fresh=True)
+    if media:  # a new status has no attachments to detach, so without media there is nothing to write
+        await media_rows.attach(conn, status_id, [m.id for m in media])
     await queue_link_card(conn, status_id, html)
-    await account_store.bump(conn, author.id, statuses_count=1)
-    await conn.execute(update(account_store.accounts).where(account_store.accounts.c.id == author.id).values(last_status_at=stamp))
+    author_row = account_store.accounts
+    await conn.execute(update(author_row).where(author_row.c.id == author.id).values(  # one statement, not two
+        statuses_count=author_row.c.statuses_count + 1, last_status_at=stamp))
     if parent is not None:
         await conn.execute(update(statuses).where(statuses.c.id == parent.id).values(replies_count=statuses.c.replies_count + 1))
     if idempotency_key:

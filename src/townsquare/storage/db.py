@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -46,20 +48,59 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-class Database:
-    """Read and write transactions over one engine; SQLite writes are serialised in-process."""
+MAX_BATCH = 64  # units of work in one group commit at most
+MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opened, so it gets committed
 
-    def __init__(self, url: str):
+
+class _Unit:
+    """One caller's unit of work inside a group commit: its turn on the connection, its end, the batch's commit."""
+
+    __slots__ = ("turn", "finished", "committed", "outbox", "broken", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.task = asyncio.current_task()  # the caller: if it ends without finishing its unit, the batch must not wait forever
+        self.turn: asyncio.Future = loop.create_future()  # the shared connection, once it is this unit's turn
+        self.finished: asyncio.Future = loop.create_future()  # True: keep the unit; False: rolled back to its savepoint
+        self.committed: asyncio.Future = loop.create_future()  # None once the batch committed, else its error
+        self.committed.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody waiting is fine
+        self.outbox: list = []
+        self.broken: BaseException | None = None  # why the transaction cannot go on (its savepoint could not be ended)
+
+
+class Database:
+    """Read and write transactions over one engine.
+
+    On SQLite (one writer at a time) writes are group-committed: concurrent units of work run one after
+    another in one transaction, each inside its own SAVEPOINT, and share one COMMIT (and one fsync).
+    A unit that raises is rolled back to its savepoint and gets its own error while the others go on;
+    every unit returns only after the commit that made it durable, and a failed commit fails every unit
+    of that batch (none of them was acknowledged). PostgreSQL keeps one transaction per unit.
+    """
+
+    def __init__(self, url: str, *, group_commit: bool | None = None):
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
-        # SQLite allows one writer; queueing writers here avoids SQLITE_BUSY on lock upgrades.
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.group_commit = self.is_sqlite if group_commit is None else group_commit
+        self._waiting: deque[_Unit] = deque()
+        self._leader: asyncio.Task | None = None
         # Receives the items queued with after_commit() once their transaction has committed (wiring sets it).
         self.on_commit: Callable[[list], Awaitable[None]] | None = None
         # Whether writes are taken now; wiring gives it the data dir so it can report free space.
         self.health = StorageHealth()
         self.health.probe = self.probe_write
+        self.batches = 0  # group commits made (for benchmarks: units per commit)
+        self.units = 0
+
+    def _translate(self, exc: BaseException) -> BaseException | None:
+        """The answer a storage error means (507 full or read-only, 503 connection lost), or None."""
+        if not isinstance(exc, (DBAPIError, PendingRollbackError, OSError)):
+            return None
+        full = storage_failure(exc)
+        if full is not None:
+            self.health.failed(full.reason)
+            return full
+        return connection_failure(exc)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -68,9 +109,11 @@ class Database:
         A full disk or read-only database raises StorageUnavailable (507) and a lost connection
         DatabaseUnavailable (503): the transaction is rolled back, so nothing is half-written.
         """
+        if self.group_commit:
+            async with self._grouped() as conn:
+                yield conn
+            return
         pending: list = []
-        if self._write_lock is not None:
-            await self._write_lock.acquire()
         try:
             async with self.engine.begin() as conn:
                 try:
@@ -78,22 +121,135 @@ class Database:
                 finally:
                     pending = conn.info.pop(OUTBOX, None) or []  # a rollback drops them with the transaction
         except (DBAPIError, PendingRollbackError, OSError) as exc:
-            full = storage_failure(exc)
-            if full is not None:
-                self.health.failed(full.reason)
-                raise full from exc
-            gone = connection_failure(exc)
-            if gone is not None:
-                raise gone from exc
+            answer = self._translate(exc)
+            if answer is not None:
+                raise answer from exc
             raise
-        finally:
-            if self._write_lock is not None:
-                self._write_lock.release()
+        await self._after(pending)
+
+    async def _after(self, pending: list) -> None:
         if pending and self.on_commit is not None:
             try:
                 await self.on_commit(pending)
             except Exception:  # the data is committed; a lost real-time event must not fail the request
                 log.exception("after-commit hook failed")
+
+    @asynccontextmanager
+    async def _grouped(self) -> AsyncIterator[AsyncConnection]:
+        """A unit of work in the current group commit: a savepoint on the shared connection, acknowledged at the commit."""
+        loop = asyncio.get_running_loop()
+        unit = _Unit(loop)
+        self._waiting.append(unit)
+        if self._leader is None or self._leader.done():
+            self._leader = loop.create_task(self._lead(), name="townsquare-group-commit")
+        try:
+            conn = await unit.turn
+        except asyncio.CancelledError:
+            if unit.turn.done() and not unit.turn.cancelled() and unit.turn.exception() is None:
+                unit.finished.set_result(False)  # given the connection as it was cancelled: hand it straight back
+            raise
+        except (DBAPIError, PendingRollbackError, OSError) as exc:  # the batch could not even begin
+            answer = self._translate(exc)
+            if answer is not None:
+                raise answer from exc
+            raise
+        kept = False
+        try:
+            savepoint = await conn.begin_nested()
+            conn.info[OUTBOX] = []
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    await savepoint.rollback()
+                except Exception:
+                    unit.broken = exc  # e.g. SQLite rolled the whole transaction back (disk full): the batch fails
+                raise
+            try:
+                await savepoint.commit()
+            except BaseException as exc:
+                unit.broken = exc
+                raise
+            unit.outbox = conn.info.pop(OUTBOX, None) or []
+            kept = True
+        except (DBAPIError, PendingRollbackError, OSError) as exc:
+            answer = self._translate(exc)
+            if answer is not None:
+                raise answer from exc
+            raise
+        finally:
+            conn.info.pop(OUTBOX, None)
+            if not kept and not unit.finished.done():
+                unit.finished.set_result(False)
+        unit.finished.set_result(True)
+        try:
+            await asyncio.shield(unit.committed)
+        except (DBAPIError, PendingRollbackError, OSError) as exc:
+            answer = self._translate(exc)
+            if answer is not None:
+                raise answer from exc
+            raise
+        await self._after(unit.outbox)
+
+    async def _lead(self) -> None:
+        """Run the waiting units batch by batch: BEGIN, each unit in turn, one COMMIT; then tell each unit."""
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch: list[_Unit] = []
+            given: list[_Unit] = []
+            try:
+                async with self.engine.connect() as conn:
+                    try:
+                        await conn.begin()
+                        # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write.
+                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        opened = loop.time()
+                        while self._waiting and len(batch) < MAX_BATCH and loop.time() - opened < MAX_BATCH_SECONDS:
+                            unit = self._waiting.popleft()
+                            if unit.turn.cancelled():
+                                continue
+                            unit.turn.set_result(conn)
+                            given.append(unit)
+                            if unit.task is not None and not unit.finished.done():
+                                await asyncio.wait({unit.finished, unit.task}, return_when=asyncio.FIRST_COMPLETED)
+                            if not unit.finished.done():  # its caller ended mid-unit: the transaction's state is unknown
+                                unit.finished.set_result(False)
+                                unit.broken = unit.broken or RuntimeError("a write unit ended without finishing")
+                            if await unit.finished:
+                                batch.append(unit)
+                            if unit.broken is not None:
+                                raise _BatchBroken(unit.broken)
+                        await self._commit(conn)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await conn.rollback()
+                        raise
+            except BaseException as exc:
+                if not given:  # BEGIN itself failed: the next waiting unit learns why, the others try again
+                    while self._waiting:
+                        unit = self._waiting.popleft()
+                        if not unit.turn.done():
+                            unit.turn.set_exception(exc if isinstance(exc, Exception) else RuntimeError("write cancelled"))
+                            break
+                for unit in batch:
+                    if not unit.committed.done():
+                        unit.committed.set_exception(_batch_error(exc))
+                if not isinstance(exc, Exception):  # cancelled (shutdown): nobody else will lead, so fail the waiting
+                    while self._waiting:
+                        unit = self._waiting.popleft()
+                        if not unit.turn.done():
+                            unit.turn.set_exception(RuntimeError("the database is closing"))
+                    raise
+                continue
+            self.batches += 1
+            self.units += len(batch)
+            for unit in batch:
+                if not unit.committed.done():
+                    unit.committed.set_result(None)
+
+    async def _commit(self, conn: AsyncConnection) -> None:
+        """Commit a group's transaction (a seam for tests that make a commit fail)."""
+        await conn.commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -113,8 +269,27 @@ class Database:
             await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after the group commit in progress, if any)."""
+        if self._leader is not None and not self._leader.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._leader), 10)  # the commit in progress, not a stuck unit
+            if not self._leader.done():
+                self._leader.cancel()
         await self.engine.dispose()
+
+
+class _BatchBroken(Exception):
+    """A unit's savepoint could not be rolled back: the shared transaction is lost."""
+
+
+def _batch_error(exc: BaseException) -> BaseException:
+    """The error each unit of a failed group commit gets (none of them was acknowledged)."""
+    if isinstance(exc, _BatchBroken):  # carries the cause (a full disk is still a 507 for every unit)
+        cause = exc.args[0] if isinstance(exc.args[0], Exception) else RuntimeError("the transaction was lost")
+        return DBAPIError("group commit", None, cause)
+    if not isinstance(exc, Exception):  # the leader was cancelled (shutdown) before the commit
+        return RuntimeError("the database closed before this write was committed")
+    return exc
 
 
 def alembic_config(url: str):

@@ -20,6 +20,7 @@ import orjson
 log = logging.getLogger("townsquare.bus")
 
 QUEUE_LIMIT = 1000
+PUBLISH_PIPELINE = 5000  # PUBLISH commands per round trip in RedisBus.publish_many
 
 
 class Subscription(Protocol):
@@ -142,6 +143,11 @@ class MemoryBus(_FanoutBase):
         """Deliver a message to everyone subscribed to the channel in this process."""
         self._dispatch(channel, message)
 
+    async def publish_many(self, items: Iterable[tuple[str, dict]]) -> None:
+        """Deliver several (channel, message) pairs, in order."""
+        for channel, message in items:
+            self._dispatch(channel, message)
+
     async def close(self) -> None:
         """Nothing to release."""
 
@@ -162,6 +168,19 @@ class RedisBus(_FanoutBase):
     async def publish(self, channel: str, message: dict) -> None:
         """Publish through Redis so subscribers in every process receive it."""
         await self.redis.publish(self.prefix + channel, orjson.dumps(message))
+
+    async def publish_many(self, items: Iterable[tuple[str, dict]]) -> None:
+        """Publish several (channel, message) pairs in pipelined round trips; a message shared by many channels is encoded once."""
+        encoded: dict[int, bytes] = {}
+        items = list(items)
+        for start in range(0, len(items), PUBLISH_PIPELINE):
+            pipe = self.redis.pipeline(transaction=False)
+            for channel, message in items[start:start + PUBLISH_PIPELINE]:
+                data = encoded.get(id(message))
+                if data is None:
+                    data = encoded[id(message)] = orjson.dumps(message)
+                pipe.publish(self.prefix + channel, data)
+            await pipe.execute()
 
     async def _attach(self, sub: _QueueSubscription, channels: set[str]) -> None:
         async with self.lock:

@@ -86,6 +86,10 @@ async def flush(bus, items: list) -> None:
     if len(items) == 1:
         await bus.publish(*items[0])
         return
+    many = getattr(bus, "publish_many", None)
+    if many is not None:  # one pipelined batch (Redis) instead of a round trip per message
+        await many(items)
+        return
     gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
     async def one(channel: str, message: dict) -> None:

@@ -1,0 +1,86 @@
+"""Streaming payloads, rendered once and shared by subscribers, still read as each viewer's own REST rendering."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tests.api.conftest import post
+from townsquare.api import stream_render, streaming
+from townsquare.domain.models import Viewer
+from townsquare.storage import accounts as account_store
+
+
+async def viewer_of(server, user) -> Viewer:
+    async with server.ctx.db.read() as conn:
+        return Viewer(account=await account_store.get(conn, int(user.id)), scopes=frozenset({"read"}))
+
+
+async def streamed(server, user, status_id: str, stream: str = "user", event: str = "update") -> dict | None:
+    """What a user's stream sends for a status, through the same session path as a WebSocket (filters included)."""
+    session = await streaming.Session(server.ctx, await viewer_of(server, user)).open()
+    try:
+        await session.add(await streaming.resolve(server.ctx, session.viewer, stream, {}))
+        out = await session.outgoing(next(iter(session.streams.values())).channels[0], {"event": event, "status_id": status_id})
+    finally:
+        await session.close()
+    return json.loads(out[0][2]) if out else None
+
+
+def comparable(status: dict) -> dict:
+    """A rendering without what the stream has always rendered as nobody in particular (as before this cache):
+    `filtered` (added per stream context) and quote_approval.current_user."""
+    out = {k: v for k, v in status.items() if k != "filtered"}
+    if isinstance(out.get("quote_approval"), dict):
+        out["quote_approval"] = {k: v for k, v in out["quote_approval"].items() if k != "current_user"}
+    if isinstance(out.get("reblog"), dict):
+        out["reblog"] = comparable(out["reblog"])
+    return out
+
+
+async def test_shared_payload_equals_each_viewers_rest_rendering(server):
+    alice, bob, carol, dave = [await server.user(n) for n in ("alice", "bob", "carol", "dave")]
+    for reader in (bob, carol, dave):
+        await reader.post(f"/api/v1/accounts/{alice.id}/follow")
+    status = await post(alice, "shared words for #everyone")
+    await bob.post(f"/api/v1/statuses/{status['id']}/favourite")
+    await bob.post(f"/api/v1/statuses/{status['id']}/bookmark")
+    r = await dave.post("/api/v2/filters", json={"title": "words", "context": ["home"], "filter_action": "warn",
+                                                 "keywords_attributes": [{"keyword": "shared"}]})
+    assert r.status_code == 200, r.text
+    # Several viewers at once, as one bus message reaches them: the render is shared where it can be.
+    got = await asyncio.gather(*(streamed(server, u, status["id"]) for u in (bob, carol, dave, carol)))
+    for user, payload in zip((bob, carol, dave, carol), got):
+        rest = (await user.get(f"/api/v1/statuses/{status['id']}")).json()
+        assert comparable(payload) == comparable(rest)
+    assert got[0]["favourited"] is True and got[0]["bookmarked"] is True
+    assert got[1]["favourited"] is False and not got[1].get("filtered")
+    assert [f["filter"]["title"] for f in got[2]["filtered"]] == ["words"]
+    # A reblog is shared too, with the reblogger's and the viewer's parts right.
+    await carol.post(f"/api/v1/accounts/{bob.id}/follow")
+    reblog = (await bob.post(f"/api/v1/statuses/{status['id']}/reblog")).json()
+    for user in (carol, bob):
+        payload = await streamed(server, user, reblog["id"])
+        assert comparable(payload) == comparable((await user.get(f"/api/v1/statuses/{reblog['id']}")).json())
+
+
+async def test_hide_filter_and_edit_are_per_viewer(server):
+    alice, bob, carol = [await server.user(n) for n in ("alice", "bob", "carol")]
+    status = await post(alice, "spoilers ahead")
+    r = await bob.post("/api/v2/filters", json={"title": "no spoilers", "context": ["public"], "filter_action": "hide",
+                                                "keywords_attributes": [{"keyword": "spoilers"}]})
+    assert r.status_code == 200, r.text
+    assert await streamed(server, bob, status["id"], "public") is None
+    assert (await streamed(server, carol, status["id"], "public"))["id"] == status["id"]
+    await alice.put(f"/api/v1/statuses/{status['id']}", data={"status": "edited words"})
+    edited = await streamed(server, carol, status["id"], "public", "status.update")
+    assert comparable(edited) == comparable((await carol.get(f"/api/v1/statuses/{status['id']}")).json())
+    assert "edited words" in edited["content"]
+
+
+async def test_frames_of_one_event_are_the_same_text_for_every_subscriber(server):
+    label, payload = ("user",), '{"id":"1"}'
+    first = streaming.frame_text(label, "update", payload)
+    assert first is streaming.frame_text(label, "update", payload)  # built once, sent to each
+    assert json.loads(first) == {"stream": ["user"], "event": "update", "payload": payload}
+    assert json.loads(streaming.frame_text(("user",), "delete", None)) == {"stream": ["user"], "event": "delete"}
