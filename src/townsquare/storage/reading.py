@@ -87,12 +87,16 @@ async def thread_ids(conn: AsyncConnection, status_id: int) -> tuple[list[int], 
     return ancestors, descendants
 
 
-async def marked_ids(conn: AsyncConnection, viewer_id: int, kind: str, page: Page) -> list[int]:
-    """Ids of the statuses the viewer bookmarked or favourited, most recent mark first."""
+async def marked_rows(conn: AsyncConnection, viewer_id: int, kind: str, page: Page) -> list:
+    """Rows (id, status_id) of the viewer's bookmarks or favourites, paged by the mark's id, most recent first."""
     table = {"bookmarks": bookmarks, "favourites": favourites}[kind]
     query = select(table.c.id, table.c.status_id).where(table.c.account_id == viewer_id)
-    rows = ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
-    return [r.status_id for r in rows]
+    return ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
+
+
+async def marked_ids(conn: AsyncConnection, viewer_id: int, kind: str, page: Page) -> list[int]:
+    """Ids of the statuses the viewer bookmarked or favourited, most recent mark first."""
+    return [r.status_id for r in await marked_rows(conn, viewer_id, kind, page)]
 
 
 async def search_tag_names(conn: AsyncConnection, q: str, limit: int, offset: int = 0) -> list[str]:

@@ -13,8 +13,9 @@ from townsquare.api.mastodon.common import loaded_statuses_response, statuses_re
 from townsquare.api.params import as_bool, as_list, read_params
 from townsquare.core.pagination import apply, ordered, page_from
 from townsquare.moderation.policy import viewer_params, visible_to
-from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
+from townsquare.storage.tables import blocks, mutes, status_tags, statuses, tags
 from townsquare.storage import media as media_rows
+from townsquare.storage import reading
 from townsquare.storage import statuses as status_store
 from townsquare.storage.faults import StorageUnavailable
 from townsquare.timelines.home import feed_incomplete, hybrid_followed_authors, read_feed, touch_activity, touch_due
@@ -128,24 +129,23 @@ async def tag_timeline(request: Request, hashtag: str) -> Response:
     return await _public_query(request, p, viewer.account.id if viewer.account else None, hashtag.lstrip("#"))
 
 
-async def _marked(request: Request, table, scope: str) -> Response:
+async def _marked(request: Request, kind: str, scope: str) -> Response:
     viewer = await get_viewer(request, scope)
     p = await read_params(request)
     page = page_from(p)
     async with ctx_of(request).db.read() as conn:
-        query = select(table.c.id, table.c.status_id).where(table.c.account_id == viewer.account.id)
-        rows = ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
+        rows = await reading.marked_rows(conn, viewer.account.id, kind, page)
         return await statuses_response(request, conn, [r.status_id for r in rows], viewer.account.id, p, [r.id for r in rows])
 
 
 @router.get("/api/v1/bookmarks")
 async def list_bookmarks(request: Request) -> Response:
     """The viewer's bookmarked statuses."""
-    return await _marked(request, bookmarks, "read:bookmarks")
+    return await _marked(request, "bookmarks", "read:bookmarks")
 
 
 @router.get("/api/v1/favourites")
 async def list_favourites(request: Request) -> Response:
     """The viewer's favourited statuses."""
-    return await _marked(request, favourites, "read:favourites")
+    return await _marked(request, "favourites", "read:favourites")
 
