@@ -35,6 +35,8 @@ def site(chromium, live_server):
     page = context.new_page()
     sign_up(page, live_server.url, names["author"])
     post(page, f"Accessible #{tag} post", warning="a warning")
+    post(page, f"A picture {tag}", image_alt="A green square")  # media, and a poll below, on every timeline
+    post(page, f"A question {tag}", poll=("Yes", "No"))
     fan = chromium.new_context()
     fp = fan.new_page()
     sign_up(fp, live_server.url, names["fan"])
@@ -55,11 +57,13 @@ def site(chromium, live_server):
 
 def _routes(names: dict, signed_in: bool) -> list[str]:
     common = ["/", "/public", "/public/local", f"/tags/{names['tag']}", f"/@{names['author']}",
-              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page"]
+              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page",
+              "/explore", "/explore/tags", "/explore/links"]
     if not signed_in:
         return [*common, "/auth/sign_in", "/auth/sign_up"]
     return [*common, "/notifications", "/notifications?type=follow", "/settings", "/admin", "/admin?resolved=1",
-            f"/@{names['author']}/report", f"{names['status']}/report"]
+            f"/@{names['author']}/report", f"{names['status']}/report", "/bookmarks", "/favourites", "/lists",
+            names["list"], "/follow_requests"]
 
 
 def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live_server, site):
@@ -70,6 +74,11 @@ def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live
         page = context.new_page()
         if signed_in:
             sign_in(page, live_server.url, site["mod"])  # a moderator sees every page, /admin included
+            page.goto(f"{live_server.url}/lists")
+            page.get_by_label("Title").fill("Films")
+            page.get_by_role("button", name="Create list").click()
+            expect(page.get_by_role("heading", name="Films", level=1)).to_be_visible()
+            site["list"] = page.url.removeprefix(live_server.url).split("?")[0]
         for route in _routes(site, signed_in):
             page.goto(live_server.url + route)
             page.add_script_tag(path=str(AXE))

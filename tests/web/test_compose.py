@@ -202,3 +202,12 @@ async def test_the_reply_box_takes_files_too(server, browsers):
     assert r.status_code == 303 and r.headers["location"] == f"/@alice/{parent['id']}"
     reply = await _latest(server, reader)
     assert reply["in_reply_to_id"] == parent["id"] and reply["media_attachments"][0]["description"] == "A square"
+
+
+async def test_pages_allow_the_media_stores_origin_when_files_are_elsewhere(server, browsers, monkeypatch):
+    b = browsers()
+    csp = (await b.get("/")).headers["content-security-policy"]
+    assert "img-src 'self' data:" in csp and "media-src 'self' blob:" in csp
+    monkeypatch.setattr(server.ctx.media, "url_base", "https://cdn.example.org/townsquare-media", raising=False)
+    csp = (await b.get("/")).headers["content-security-policy"]
+    assert "img-src 'self' https://cdn.example.org data:" in csp and "media-src 'self' https://cdn.example.org blob:" in csp
