@@ -125,8 +125,16 @@ async def test_bad_input_gets_a_clear_page_and_changes_nothing(server, browsers)
         assert "<main" in r.text and message in r.text, (message, r.text[-600:])
     await server.settle()
     assert (await _count(server, statuses), await _count(server, media_attachments), await _count(server, polls)) == before
+    r = await b.post("/statuses", {"status": "x"}, files=_files(*[(f"{i}.png", b"x", "image/png") for i in range(12)]))
+    assert r.status_code == 400 and "could not be read" in r.text
+    stranger = await server.user("mallory")
+    theirs = (await stranger.post("/api/v2/media", files={"file": ("a.png", png(), "image/png")})).json()
+    r = await b.post("/statuses", {"status": "x", "media_id": theirs["id"]})
+    assert r.status_code == 404  # someone else's upload is not there for the viewer
     r = await b.post("/statuses", {"status": "forged"}, csrf=False)
-    assert r.status_code == 403 and await _count(server, statuses) == before[0]
+    assert r.status_code == 403
+    await server.settle()
+    assert (await _count(server, statuses), await _count(server, media_attachments)) == (before[0], before[1] + 1)
 
 
 async def test_polls_vote_as_a_form_and_show_results(server, browsers):

@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -59,7 +60,10 @@ env.globals.update(poll_durations=POLL_DURATIONS, languages=LANGUAGES, max_attac
 async def _signed_in_multi(request: Request) -> tuple:
     """The signed-in viewer and the checked form, keeping repeated fields (files, poll options)."""
     viewer = await viewer_of(request)
-    form = await request.form(max_files=MAX_ATTACHMENTS + 4, max_fields=200)
+    try:
+        form = await request.form(max_files=MAX_ATTACHMENTS + 4, max_fields=200)
+    except HTTPException as exc:  # more files or fields than any of our forms has, or a broken body
+        raise ApiError(400, f"This form could not be read ({exc.detail}). Nothing was posted.") from None
     check_csrf(request, form)
     if viewer.account is None:
         raise ApiError(401, "Sign in first.")
@@ -151,6 +155,10 @@ async def create_status(request: Request) -> Response:
         raise unprocessable(f"Cannot attach more than {MAX_ATTACHMENTS} files")
     # Everything about the post itself is checked before a single file is stored.
     posting.check_draft(replace(draft, media_ids=[0] * (len(files) + len(kept)) or None), s.max_status_chars)
+    if kept:  # uploads kept from a post that waited: only the viewer's own, still unattached
+        async with ctx.db.read() as conn:
+            for media_id in kept:
+                await uploads.own_media(conn, me.id, media_id)
     made = await _upload_all(ctx, me.id, files)
     media_ids = kept + made
     attachments = await _wait_ready(ctx, media_ids)
