@@ -35,6 +35,8 @@ def site(chromium, live_server):
     page = context.new_page()
     sign_up(page, live_server.url, names["author"])
     post(page, f"Accessible #{tag} post", warning="a warning")
+    post(page, f"A picture {tag}", image_alt="A green square")  # media, and a poll below, on every timeline
+    post(page, f"A question {tag}", poll=("Yes", "No"))
     fan = chromium.new_context()
     fp = fan.new_page()
     sign_up(fp, live_server.url, names["fan"])
@@ -55,11 +57,13 @@ def site(chromium, live_server):
 
 def _routes(names: dict, signed_in: bool) -> list[str]:
     common = ["/", "/public", "/public/local", f"/tags/{names['tag']}", f"/@{names['author']}",
-              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page"]
+              f"/@{names['author']}/with_replies", names["status"], f"/search?q={names['tag']}", "/about", "/spaces", "/no-such-page",
+              "/explore", "/explore/tags", "/explore/links"]
     if not signed_in:
         return [*common, "/auth/sign_in", "/auth/sign_up"]
     return [*common, "/notifications", "/notifications?type=follow", "/settings", "/admin", "/admin?resolved=1",
-            f"/@{names['author']}/report", f"{names['status']}/report",
+            f"/@{names['author']}/report", f"{names['status']}/report", "/bookmarks", "/favourites", "/lists",
+            names["list"], "/follow_requests",
             "/settings/preferences", "/settings/filters", "/settings/filters/new", names["filter"], "/settings/sessions",
             "/settings/blocks", "/settings/mutes", "/settings/warnings", "/settings/password", "/account_status",
             "/admin/appeals", "/admin/appeals?state=rejected", "/admin/log"]
@@ -87,10 +91,16 @@ def test_no_accessibility_violations_on_any_route_in_either_theme(chromium, live
         # axe is injected as a script, which our own CSP would refuse: only this test bypasses it.
         context = chromium.new_context(color_scheme="light", bypass_csp=True)
         page = context.new_page()
-        routes = _routes(site, signed_in)
+        routes = _routes(site, signed_in) if not signed_in else []
         if signed_in:
             sign_in(page, live_server.url, site["mod"])  # a moderator sees every page, /admin included
+            page.goto(f"{live_server.url}/lists")
+            page.get_by_label("Title").fill("Films")
+            page.get_by_role("button", name="Create list").click()
+            expect(page.get_by_role("heading", name="Films", level=1)).to_be_visible()
+            site["list"] = page.url.removeprefix(live_server.url).split("?")[0]
             _moderator_settings(page, live_server.url, site)
+            routes = _routes(site, signed_in)
             routes.append(_live_space_of(page, live_server.url))  # a host's page: the stage controls, the microphone
         for route in routes:
             page.goto(live_server.url + route)

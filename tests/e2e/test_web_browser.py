@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.browser import chromium, make_admin, screenshot  # noqa: F401  (the shared browser fixture)
+from tests.media_fixtures import png
 
 PASSWORD = "correct horse battery staple"
 
@@ -33,16 +32,19 @@ def sign_in(page, url: str, username: str) -> None:
     expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()
 
 
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (48, 48), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
-def post(page, text: str, warning: str = "") -> None:
+def post(page, text: str, warning: str = "", image_alt: str = "", poll: tuple = ()) -> None:
     page.get_by_label("What's on your mind?").fill(text)
     if warning:
         page.get_by_label("Content warning (optional)").fill(warning)
+    if image_alt:  # a real <input type=file> in the multipart form, with its alt text
+        page.get_by_text("Add images, video or sound").click()
+        page.get_by_label("Image, video or sound 1").set_input_files(
+            {"name": "square.png", "mimeType": "image/png", "buffer": png()})
+        page.get_by_label(re.compile("^Alt text for file 1")).fill(image_alt)
+    if poll:
+        page.get_by_text("Add a poll").click()
+        for i, option in enumerate(poll, 1):
+            page.get_by_label(re.compile(f"^Poll option {i}")).fill(option)
     page.get_by_role("button", name="Post", exact=True).click()
 
 
@@ -65,11 +67,15 @@ def test_the_newcomers_journey(chromium, live_server, js):
         expect(pa.get_by_role("button", name="Unfollow")).to_be_visible()
 
         pa.goto(url)
-        post(pa, f"The ending of the film {tag}", warning="film spoilers")
+        post(pa, f"The ending of the film {tag}", warning="film spoilers", image_alt="The last frame of the film")
         summary = pa.get_by_text("Content warning: film spoilers").first
         expect(summary).to_be_visible()
         article = pa.get_by_role("article").filter(has_text="film spoilers").first
         expect(article).to_have_accessible_name(re.compile(rf"^{author}: Content warning: film spoilers"))
+        summary.click()  # the picture waits behind the warning, a <details> that opens without script
+        expect(article.get_by_role("img", name="The last frame of the film")).to_be_visible()
+        post(pa, f"Which ending {tag}?", poll=("Happy", "Sad"))
+        expect(pa.get_by_role("article").filter(has_text="Which ending").get_by_text("0 people voted")).to_be_visible()
         if js:
             expect(pa.locator("body")).to_have_attribute("data-live", "open")
 
@@ -95,6 +101,10 @@ def test_the_newcomers_journey(chromium, live_server, js):
         pf.goto(f"{url}/@{author}")
         pf.get_by_role("button", name="Follow").click()
         expect(pf.get_by_role("button", name="Unfollow")).to_be_visible()
+        poll = pf.get_by_role("article").filter(has_text="Which ending")
+        poll.get_by_label("Sad").check()
+        poll.get_by_role("button", name="Vote").click()  # htmx swaps the post in place (js), or the page reloads
+        expect(pf.get_by_role("article").filter(has_text="Which ending").get_by_text("100% Sad (your choice)")).to_be_visible()
 
         if js:  # the author's open page counts the notifications live, and a new post waits behind a button
             expect(pa.locator("#unread-count")).to_have_attribute("data-count", re.compile("^[1-9]"))
@@ -114,7 +124,7 @@ def test_the_newcomers_journey(chromium, live_server, js):
         pa.goto(f"{url}/settings")
         pa.get_by_label("Display name").fill(f"Author {tag}")
         pa.get_by_label("Bio").fill("I write about films.")
-        pa.get_by_label(re.compile("^New avatar")).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": _png()})
+        pa.get_by_label(re.compile("^New avatar")).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": png()})
         pa.get_by_label("Description of the avatar (alt text)").fill(f"A teal square {tag}")
         pa.get_by_role("button", name="Save profile").click()
         expect(pa.get_by_text("Profile saved.")).to_be_visible()

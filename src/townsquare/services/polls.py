@@ -13,6 +13,7 @@ from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.domain.models import Account, Poll, Status
 from townsquare.services.notify import notify
 from townsquare.storage import polls as poll_store
+from townsquare.storage import statuses as status_store
 from townsquare.storage.job_rows import enqueue
 from townsquare.timelines.events import publish_status_edited
 
@@ -83,6 +84,15 @@ async def edit_poll(conn: AsyncConnection, status_id: int, author: Account, poll
     else:
         await poll_store.replace_end(conn, row.id, poll.hide_totals, expires_at)
     await enqueue(conn, END_JOB, {"poll_id": row.id}, run_at=expires_at)
+
+
+async def visible_poll_status(conn: AsyncConnection, poll_id: int, viewer_id: int | None) -> Status:
+    """The status carrying a poll, when the viewer may see it; otherwise 404 (as for a poll that does not exist)."""
+    row = await poll_store.get_row(conn, poll_id)
+    status = None if row is None else await status_store.get_visible(conn, row.status_id, viewer_id)
+    if status is None or status.poll is None:
+        raise not_found()
+    return status
 
 
 def is_expired(poll: Poll | object) -> bool:

@@ -14,13 +14,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
-from townsquare.web import pages_actions, pages_admin, pages_auth, pages_me, pages_public, pages_settings
+from townsquare.web import (compose, pages_actions, pages_admin, pages_auth, pages_explore, pages_lists, pages_me,
+                            pages_public, pages_settings)
 from townsquare.web.assets import PREFIX, STATIC, VERSION_PARAM
 from townsquare.web.routing import error_page
 
 router = APIRouter(include_in_schema=False)
 # Specific paths (/@name/report, /@name/follow) before the catch-all status page /@name/{id}.
-for _module in (pages_auth, pages_me, pages_settings, pages_admin, pages_actions, pages_public):
+for _module in (pages_auth, pages_me, pages_settings, pages_admin, compose, pages_lists, pages_explore, pages_actions,
+                pages_public):
     router.include_router(_module.router)
 
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")

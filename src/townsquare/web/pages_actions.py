@@ -1,4 +1,4 @@
-"""Actions as real forms: post and reply, favourite, boost, bookmark, delete, follow, mute, block, report.
+"""Actions as real forms (posting is in compose.py): favourite, boost, bookmark, delete, follow, mute, block, report.
 
 Every action is a POST with a CSRF token that answers 303 back to the page it came from; htmx asks
 for the changed post only, which is swapped in place (the script keeps keyboard focus on the button).
@@ -35,6 +35,13 @@ async def signed_in_form(request: Request) -> tuple[WebViewer, dict]:
     return viewer, form
 
 
+async def fragment(request: Request, item_id: int, main: bool = False) -> Response:
+    """The post with this id as the viewer now sees it, for htmx to swap in."""
+    async with ctx_of(request).db.read() as conn:
+        status = await status_store.get_visible(conn, item_id, request.state.web_viewer.id)
+    return _fragment(request, status, main)
+
+
 def _fragment(request: Request, status, main: bool = False) -> Response:
     """The changed post alone, for htmx to swap in (empty when it is gone)."""
     html = ""
@@ -43,27 +50,6 @@ def _fragment(request: Request, status, main: bool = False) -> Response:
         next_url = (current.path or "/") + (f"?{current.query}" if current.query else "")
         html = render_macro(request, "status_article", status, request.state.web_viewer.account, csrf_field(request), next_url, main)
     return security_headers(HTMLResponse(html))
-
-
-@router.post("/statuses")
-async def create_status(request: Request) -> Response:
-    """Post a status or a reply, with a content warning and visibility."""
-    viewer, form = await signed_in_form(request)
-    ctx = ctx_of(request)
-    s = ctx.settings
-    reply = form.get("in_reply_to_id")
-    draft = posting.Draft(
-        text=str(form.get("status") or ""), spoiler_text=str(form.get("spoiler_text") or "").strip(),
-        visibility=str(form.get("visibility") or "") or None,
-        in_reply_to_id=(parse_id(str(reply)) or -1) if reply else None)
-    async with ctx.db.write() as conn:
-        status_id = await posting.post_status(conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain,
-                                              max_chars=s.max_status_chars, app_id=None)
-    ctx.after_commit()
-    if str(form.get("next") or "/") == "/":
-        # Fan-out runs as a job: the home page shows the author's new post even before it reaches their feed.
-        return back(request, f"/?posted={status_id}")
-    return back(request, "/", form)
 
 
 VERBS = ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark", "delete")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -56,9 +57,17 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 env.filters.update(when=_when, iso=_iso, excerpt=_excerpt, name=_name, trusted=Markup)
 
 
-def security_headers(response: Response, *, form_action: bool = True) -> Response:
-    """Add the Content-Security-Policy and the other protective headers to a response."""
-    response.headers["Content-Security-Policy"] = CSP + (FORM_ACTION if form_action else "")
+def media_origin(request: Request) -> str:
+    """The object store's origin when media files are not served by this app (pictures and sound load from it)."""
+    base = getattr(ctx_of(request).media, "url_base", None)
+    parts = urlsplit(base or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def security_headers(response: Response, *, form_action: bool = True, media: str = "") -> Response:
+    """Add the Content-Security-Policy (allowing the media store's origin, if any) and the other protective headers."""
+    csp = CSP.replace("img-src 'self'", f"img-src 'self' {media}").replace("media-src 'self'", f"media-src 'self' {media}") if media else CSP
+    response.headers["Content-Security-Policy"] = csp + (FORM_ACTION if form_action else "")
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -91,7 +100,7 @@ def page(request: Request, template: str, status: int = 200, headers: dict | Non
     viewer = getattr(request.state, "web_viewer", None)
     if viewer is not None and viewer.account is not None:
         response.headers["Cache-Control"] = "private, no-store"
-    return security_headers(response, form_action=form_action)
+    return security_headers(response, form_action=form_action, media=media_origin(request))
 
 
 def is_htmx(request: Request) -> bool:

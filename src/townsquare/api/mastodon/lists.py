@@ -14,8 +14,6 @@ from townsquare.core.ids import parse_id, render_id
 from townsquare.core.pagination import page_from
 from townsquare.services import lists as list_service
 from townsquare.storage import graph
-from townsquare.timelines.home import list_hybrid_authors, read_feed, regenerate_list
-from townsquare.timelines.recipients import list_key
 
 router = APIRouter()
 
@@ -137,11 +135,6 @@ async def list_timeline(request: Request, list_id: str) -> Response:
     ctx = ctx_of(request)
     lid = path_id(list_id)
     async with ctx.db.read() as conn:
-        await list_service.owned(conn, viewer.account.id, lid)
-        # A list feed the cache lost is small: rebuilt from the database here, before the page is read.
-        if await ctx.feeds.freshness(list_key(lid)) == "lost":
-            await regenerate_list(conn, ctx.feeds, lid)
-        hybrid = await list_hybrid_authors(conn, lid, ctx.settings.hybrid_threshold)
-        ids = await read_feed(conn, ctx.feeds, list_key(lid), viewer.account.id, hybrid,
-                              page.max_id, page.since_id, page.min_id, page.limit)
+        ids = await list_service.timeline_ids(conn, ctx.feeds, viewer.account.id, lid, ctx.settings.hybrid_threshold,
+                                              page.max_id, page.since_id, page.min_id, page.limit)
         return await statuses_response(request, conn, ids, viewer.account.id, p, filter_context="home")

@@ -10,20 +10,9 @@ from townsquare.api.deps import ctx_of, get_viewer, json, path_id
 from townsquare.api.mastodon.poll_params import parse_choices
 from townsquare.api.params import read_params
 from townsquare.api.serializers.polls import poll as render_poll
-from townsquare.core.errors import not_found
 from townsquare.services import polls as poll_service
-from townsquare.storage import polls as poll_store
-from townsquare.storage import statuses as status_store
 
 router = APIRouter()
-
-
-async def _visible_poll_status(conn, poll_id: int, viewer_id: int | None):
-    row = await poll_store.get_row(conn, poll_id)
-    status = None if row is None else await status_store.get_visible(conn, row.status_id, viewer_id)
-    if status is None or status.poll is None:
-        raise not_found()
-    return status
 
 
 @router.get("/api/v1/polls/{poll_id}")
@@ -31,7 +20,7 @@ async def get_poll(request: Request, poll_id: str) -> Response:
     """Show a poll of a status the viewer may see."""
     viewer = await get_viewer(request, "read:statuses", required=False)
     async with ctx_of(request).db.read() as conn:
-        status = await _visible_poll_status(conn, path_id(poll_id), viewer.account.id if viewer.account else None)
+        status = await poll_service.visible_poll_status(conn, path_id(poll_id), viewer.account.id if viewer.account else None)
     return json(render_poll(status.poll))
 
 
@@ -43,8 +32,8 @@ async def vote(request: Request, poll_id: str) -> Response:
     choices = parse_choices(await read_params(request))
     ctx = ctx_of(request)
     async with ctx.db.write() as conn:
-        status = await _visible_poll_status(conn, pid, viewer.account.id)
+        status = await poll_service.visible_poll_status(conn, pid, viewer.account.id)
         await poll_service.vote(conn, viewer.account, status, choices, hybrid_threshold=ctx.settings.hybrid_threshold)
     async with ctx.db.read() as conn:
-        status = await _visible_poll_status(conn, pid, viewer.account.id)
+        status = await poll_service.visible_poll_status(conn, pid, viewer.account.id)
     return json(render_poll(status.poll))

@@ -54,6 +54,9 @@
     if (button) {
       button.focus();
       announce(pending.key + (button.getAttribute("aria-pressed") === "true" ? " on" : " off"));
+    } else if (article) {
+      article.focus();  // the button is gone (a vote became results): keep the reader on the same post
+      announce(pending.key === "Vote" ? "Vote recorded" : "Updated");
     } else {
       move(0);
     }
