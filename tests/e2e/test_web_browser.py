@@ -124,7 +124,7 @@ def test_the_newcomers_journey(chromium, live_server, js):
         pa.goto(f"{url}/settings")
         pa.get_by_label("Display name").fill(f"Author {tag}")
         pa.get_by_label("Bio").fill("I write about films.")
-        pa.get_by_label(re.compile("^New avatar")).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": png()})
+        pa.get_by_label(re.compile("^New avatar")).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": png(48, 48)})
         pa.get_by_label("Description of the avatar (alt text)").fill(f"A teal square {tag}")
         pa.get_by_role("button", name="Save profile").click()
         expect(pa.get_by_text("Profile saved.")).to_be_visible()

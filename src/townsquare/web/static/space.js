@@ -58,6 +58,19 @@
     script.src = audio.getAttribute("data-hls");
     script.onload = function () {
       var hls = new window.Hls({liveSyncDurationCount: 2});
+      var retries = 0;
+      // A room just started has no playlist until its first segment is out (404 for a second or two), and a
+      // network blip is fatal to hls.js: ask again every 2 s for a minute instead of staying silent.
+      hls.on(window.Hls.Events.ERROR, function (event, data) {
+        if (!data.fatal) return;
+        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
+          hls.recoverMediaError();
+        } else if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR && retries < 30) {
+          retries += 1;
+          setTimeout(function () { hls.loadSource(source); }, 2000);
+        }
+      });
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { retries = 0; });
       hls.loadSource(source);
       hls.attachMedia(audio);
       audio.controls = true;
