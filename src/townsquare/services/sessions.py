@@ -63,17 +63,6 @@ async def sign_up(conn: AsyncConnection, mode: str, username: str, email: str, p
     return await start_session(conn, account), account
 
 
-async def session_account(conn: AsyncConnection, secret: str | None) -> tuple[int, Account] | None:
-    """Return (token id, account) of a live session secret, or None for an unknown, revoked or foreign token."""
-    if not secret:
-        return None
-    row = await auth.lookup_token(conn, secret)
-    if row is None or row.account_id is None:
-        return None
-    account = await account_store.get(conn, row.account_id)
-    return (row.id, account) if account is not None else None
-
-
 async def session_viewer(conn: AsyncConnection, secret: str | None) -> tuple[int, Account, int] | None:
     """Return (token id, account, unread notifications) of a live session secret in one query, or None."""
     if not secret:

@@ -14,13 +14,6 @@ from townsquare.moderation.policy import viewer_params, visible_to
 from townsquare.storage import media as media_rows
 from townsquare.storage.tables import blocks, bookmarks, favourites, mutes, status_tags, statuses, tags
 
-MAX_ANCESTORS = 40
-MAX_DESCENDANTS = 4000  # a 600-post thread is well inside this
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
 
 def _not_muted_or_blocked(viewer_id: int | None):
     if viewer_id is None:
@@ -62,49 +55,6 @@ async def public_ids(conn: AsyncConnection, viewer_id: int | None, page: Page, t
     return [r.id for r in rows]
 
 
-async def account_status_ids(conn: AsyncConnection, account_id: int, viewer_id: int | None, page: Page,
-                             exclude_replies: bool = False) -> list[int]:
-    """Ids of an account's statuses (and reblogs) that the viewer may see, newest first."""
-    query = select(statuses.c.id).where(statuses.c.account_id == account_id).where(visible_to(viewer_id))
-    if exclude_replies:
-        query = query.where((statuses.c.in_reply_to_id.is_(None)) | (statuses.c.in_reply_to_account_id == account_id))
-    rows = ordered((await conn.execute(apply(query, statuses.c.id, page), viewer_params(viewer_id))).all(), page)
-    return [r.id for r in rows]
-
-
-async def thread_ids(conn: AsyncConnection, status_id: int) -> tuple[list[int], list[int]]:
-    """The ancestors (oldest first) and descendants (depth first, oldest first) of a status, not yet visibility-checked."""
-    ancestors: list[int] = []
-    row = (await conn.execute(select(statuses.c.in_reply_to_id).where(statuses.c.id == status_id))).first()
-    parent = row.in_reply_to_id if row is not None else None
-    while parent is not None and len(ancestors) < MAX_ANCESTORS:
-        found = (await conn.execute(select(statuses.c.id, statuses.c.in_reply_to_id).where(statuses.c.id == parent))).first()
-        if found is None:
-            break
-        ancestors.append(found.id)
-        parent = found.in_reply_to_id
-    ancestors.reverse()
-    # Descendants level by level (one query per depth, not per post), then ordered depth first.
-    children: dict[int, list[int]] = {}
-    frontier = [status_id]
-    total = 0
-    while frontier and total < MAX_DESCENDANTS:
-        rows = (await conn.execute(select(statuses.c.id, statuses.c.in_reply_to_id)
-                                   .where(statuses.c.in_reply_to_id.in_(frontier)).order_by(statuses.c.id))).all()
-        frontier = []
-        for r in rows:
-            children.setdefault(r.in_reply_to_id, []).append(r.id)
-            frontier.append(r.id)
-        total += len(rows)
-    descendants: list[int] = []
-    stack = list(reversed(children.get(status_id, [])))
-    while stack and len(descendants) < MAX_DESCENDANTS:
-        current = stack.pop()
-        descendants.append(current)
-        stack.extend(reversed(children.get(current, [])))
-    return ancestors, descendants
-
-
 async def reblogged_by(conn: AsyncConnection, status_id: int, viewer_id: int | None, page: Page) -> list:
     """Rows (id, other) of the visible reblogs of a status and their authors, paged by the reblogs' ids."""
     query = (select(statuses.c.id, statuses.c.account_id.label("other")).where(statuses.c.reblog_of_id == status_id)
@@ -129,28 +79,6 @@ async def marked_pairs(conn: AsyncConnection, viewer_id: int, kind: str, page: P
     query = select(table.c.id, table.c.status_id).where(table.c.account_id == viewer_id)
     rows = ordered((await conn.execute(apply(query, table.c.id, page))).all(), page)
     return [(r.id, r.status_id) for r in rows]
-
-
-async def search_tag_names(conn: AsyncConnection, q: str, limit: int, offset: int = 0) -> list[str]:
-    """Hashtag names containing the query, the exact match first, then the shortest."""
-    name = q.lstrip("#").lower()
-    if not name:
-        return []
-    rows = (await conn.execute(
-        select(tags.c.name).where(tags.c.name.like(_like(name), escape="\\"))
-        .order_by((tags.c.name == name).desc(), func.length(tags.c.name), tags.c.name)
-        .limit(limit).offset(offset))).all()
-    return [r.name for r in rows]
-
-
-async def search_status_ids(conn: AsyncConnection, q: str, viewer_id: int, limit: int, offset: int = 0) -> list[int]:
-    """Ids of statuses the viewer may see whose text contains the query, newest first."""
-    if not q.strip():
-        return []
-    query = (select(statuses.c.id).where(statuses.c.reblog_of_id.is_(None)).where(visible_to(viewer_id))
-             .where(func.lower(statuses.c.text).like(_like(q.lower()), escape="\\"))
-             .order_by(statuses.c.id.desc()).limit(limit).offset(offset))
-    return [r[0] for r in await conn.execute(query, viewer_params(viewer_id))]
 
 
 async def usage_counts(conn: AsyncConnection) -> tuple[int, int]:

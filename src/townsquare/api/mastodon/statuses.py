@@ -24,6 +24,7 @@ from townsquare.services.timeline_pages import statuses_page
 from townsquare.storage import media as media_rows
 from townsquare.storage import reading
 from townsquare.storage import statuses as status_store
+from townsquare.storage import threads
 
 router = APIRouter()
 MAX_DESCENDANTS = 200
@@ -152,7 +153,7 @@ async def context(request: Request, status_id: str) -> Response:
     async with ctx.db.read() as conn:
         if (await status_store.get_visible(conn, sid, viewer_id)) is None:
             raise not_found()
-        ancestors, descendants = await reading.thread_ids(conn, sid)
+        ancestors, descendants = await threads.thread_ids(conn, sid)
         before = await statuses_page(conn, ancestors, viewer_id, cache=ctx.status_cache)
         after = await statuses_page(conn, descendants[:MAX_DESCENDANTS], viewer_id, cache=ctx.status_cache)
         filters = await request_filters(request, conn)
