@@ -45,7 +45,11 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=8, max_overflow=8)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Plan every statement for its own parameters. asyncpg prepares each statement once per connection, and after five
+    # runs PostgreSQL may switch to a generic plan costed for the tables as they were: a worker whose first fan-outs
+    # went to a handful of followers then sent a 40,000-follower post through a nested loop that ran for minutes.
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
