@@ -15,7 +15,6 @@ from collections import OrderedDict
 from typing import Awaitable, Callable
 
 import orjson
-from sqlalchemy import and_, exists, select
 
 from townsquare.api.filtering import mark
 from townsquare.api.serializers.accounts import account as render_account
@@ -24,12 +23,11 @@ from townsquare.api.serializers.statuses import notification as render_notificat
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Notification, Status, Viewer
-from townsquare.moderation.policy import visible_to
 from townsquare.storage import accounts as account_store
 from townsquare.storage import conversations as conversation_store
 from townsquare.storage import polls as poll_store
 from townsquare.storage import statuses as status_store
-from townsquare.storage.tables import accounts, bookmarks, favourites, follows, mutes, notifications, pins, statuses
+from townsquare.storage import stream_checks
 
 PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
 CACHE_SECONDS = {"update": 10.0, "conversation": 10.0, "status.update": 1.0}  # an edit may follow an edit
@@ -68,30 +66,6 @@ async def _load(ctx, status_id: int) -> Status | None:
         return None if row is None else (await status_store.hydrate(conn, [row], None))[0]
 
 
-def _flag(table, viewer, status_id: int):
-    return exists().where(and_(table.c.account_id == viewer, table.c.status_id == status_id))
-
-
-def _checks(s: Status, viewer_ids: list[int]):
-    """One query answering, for each viewer, what personalising this status needs (the viewer is a column here)."""
-    viewer = accounts.c.id
-    shown = s.reblog or s
-    mine = statuses.alias("mine")
-    columns = [
-        viewer.label("viewer"),
-        exists().where(and_(statuses.c.id == s.id, visible_to(viewer))).label("visible"),
-        exists().where(and_(mutes.c.account_id == viewer, mutes.c.target_account_id.in_({s.account_id, shown.account_id}))).label("muted"),
-        _flag(favourites, viewer, shown.id).label("favourited"),
-        _flag(bookmarks, viewer, shown.id).label("bookmarked"),
-        _flag(pins, viewer, shown.id).label("pinned"),
-        exists().where(and_(mine.c.account_id == viewer, mine.c.reblog_of_id == shown.id)).label("reblogged"),
-    ]
-    if s.in_reply_to_account_id is not None:
-        columns.append(exists().where(and_(
-            follows.c.account_id == viewer, follows.c.target_account_id == s.in_reply_to_account_id)).label("follows_to"))
-    return select(*columns).where(viewer.in_(viewer_ids))
-
-
 class Personaliser:
     """Checks a status for every local subscriber who receives it at about the same moment, in one query."""
 
@@ -124,7 +98,7 @@ class Personaliser:
             ids = sorted(viewers)
             async with self.ctx.db.read() as conn:
                 for start in range(0, len(ids), self.CHUNK):
-                    for row in await conn.execute(_checks(s, ids[start:start + self.CHUNK])):
+                    for row in await stream_checks.subscriber_checks(conn, s, ids[start:start + self.CHUNK]):
                         found[row.viewer] = row
             future.set_result(found)
         except Exception as exc:
@@ -192,8 +166,7 @@ def _own_parts(s: Status) -> bool:
 
 
 async def _notification_for(conn, viewer_id: int, notification_id: int) -> Notification | None:
-    row = (await conn.execute(select(notifications).where(and_(
-        notifications.c.id == notification_id, notifications.c.account_id == viewer_id)))).first()
+    row = await stream_checks.own_notification(conn, viewer_id, notification_id)
     if row is None:
         return None
     sender = await account_store.get(conn, row.from_account_id)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import orjson
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -33,7 +32,7 @@ from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Viewer
 from townsquare.services.auth import lookup_token
 from townsquare.storage import accounts as account_store
-from townsquare.storage.tables import lists
+from townsquare.storage import stream_checks
 from townsquare.timelines import events as ev
 from townsquare.timelines.home import hybrid_followed_authors, list_hybrid_authors
 
@@ -86,7 +85,7 @@ async def resolve(ctx, viewer: Viewer, name: str, params: dict) -> Stream:
     if name == "list":
         list_id = parse_id(str(params.get("list") or ""))
         async with ctx.db.read() as conn:
-            owner = None if list_id is None else (await conn.execute(select(lists.c.account_id).where(lists.c.id == list_id))).scalar()
+            owner = None if list_id is None else await stream_checks.list_owner(conn, list_id)
             if owner != me:
                 raise ApiError(404, "Record not found")  # Mastodon hides lists of others
             authors = await list_hybrid_authors(conn, list_id, ctx.settings.hybrid_threshold)

@@ -6,7 +6,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Account
-from townsquare.storage.tables import accounts, follows
+from townsquare.storage.tables import accounts, follows, statuses
 
 
 # Built once: every read looks accounts up by id, and building the statement cost more than running it.
@@ -93,3 +93,11 @@ async def set_profile_image(conn: AsyncConnection, account_id: int, kind: str, *
         raise ValueError(kind)
     await conn.execute(update(accounts).where(accounts.c.id == account_id)
                        .values(**{f"{kind}_{name}": value for name, value in values.items()}))
+
+
+async def instance_usage(conn: AsyncConnection) -> tuple[int, int, object]:
+    """(approved users, original posts, the first admin's account row or None)."""
+    users = (await conn.execute(select(func.count()).select_from(accounts).where(accounts.c.approved.is_(True)))).scalar_one()
+    posts = (await conn.execute(select(func.count()).select_from(statuses).where(statuses.c.reblog_of_id.is_(None)))).scalar_one()
+    admin = (await conn.execute(select(accounts).where(accounts.c.role == "admin").order_by(accounts.c.id).limit(1))).first()
+    return users, posts, admin

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +17,6 @@ from townsquare.domain import media
 from townsquare.domain.models import Account
 from townsquare.services import polls as poll_limits
 from townsquare.storage import accounts as account_store
-from townsquare.storage.tables import accounts, statuses
 
 router = APIRouter()
 VERSION = f"{MASTODON_COMPAT_VERSION} (compatible; Townsquare {__version__})"
@@ -50,10 +48,7 @@ def _limits(settings) -> dict:
 
 async def _usage(request: Request) -> tuple[int, int, object]:
     async with ctx_of(request).db.read() as conn:
-        users = (await conn.execute(select(func.count()).select_from(accounts).where(accounts.c.approved.is_(True)))).scalar_one()
-        posts = (await conn.execute(select(func.count()).select_from(statuses).where(statuses.c.reblog_of_id.is_(None)))).scalar_one()
-        admin = (await conn.execute(select(accounts).where(accounts.c.role == "admin").order_by(accounts.c.id).limit(1))).first()
-    return users, posts, admin
+        return await account_store.instance_usage(conn)
 
 
 @router.get("/api/v1/instance")
