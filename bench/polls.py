@@ -16,12 +16,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import event
 
-from townsquare.core.clock import now
 from townsquare.services import polls as poll_service
 from townsquare.services.accounts import create_account
 from townsquare.services.posting import Draft, post_status

@@ -3,6 +3,7 @@ database on the next read, and presence, reaction totals and rate limits start a
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -74,3 +75,55 @@ async def test_presence_reactions_and_rate_limits_start_afresh(cached, redis_pre
     after = await fan.get("/api/v1/timelines/home")
     assert after.status_code in (200, 206)
     assert int(after.headers["x-ratelimit-remaining"]) > remaining  # the window starts again from zero
+
+
+@pytest.fixture
+async def redis_link():
+    """The real Redis behind a proxy the test can cut: unreachable, with every key still in it."""
+    from urllib.parse import urlsplit
+
+    from tests.redis_proxy import CuttableProxy
+
+    upstream = urlsplit(REDIS_URL)
+    proxy = await CuttableProxy(upstream.hostname or "127.0.0.1", upstream.port or 6379).start()
+    yield proxy
+    await proxy.close()
+
+
+async def test_redis_unreachable_reads_come_from_the_database_and_nothing_is_lost(make_server, redis_prefix, redis_link):
+    server = await make_server(redis_url=redis_link.url, redis_prefix=redis_prefix)
+    alice, bob, carol = [await server.user(n) for n in ("alice", "bob", "carol")]
+    assert (await bob.post(f"/api/v1/accounts/{alice.id}/follow")).status_code == 200
+    lst = (await bob.post("/api/v1/lists", data={"title": "alice"})).json()
+    assert (await bob.post(f"/api/v1/lists/{lst['id']}/accounts", data={"account_ids[]": alice.id})).status_code == 200
+    before = [(await post(alice, f"before {i}"))["id"] for i in range(3)]
+    carols = (await post(carol, "carol's"))["id"]
+    await server.settle()
+    assert await _home(bob) == (200, list(reversed(before)))
+
+    redis_link.cut()
+    during = (await post(alice, "while Redis is away"))["id"]  # durable in the database; its fan-out waits
+    mine = (await post(bob, "mine, while Redis is away"))["id"]
+    expected = [mine, during, *reversed(before)]
+    assert await _home(bob) == (200, expected)  # straight from the database, no 500
+    r = await bob.get(f"/api/v1/timelines/list/{lst['id']}")
+    assert r.status_code == 200 and ids(r.json()) == [during, *reversed(before)]
+    # A write that must change a feed in its own transaction (a follow merges the account's posts into the
+    # home feed) is refused cleanly and changes nothing.
+    r = await bob.post(f"/api/v1/accounts/{carol.id}/follow")
+    assert r.status_code == 503 and "error" in r.json() and r.headers["Retry-After"], r.text
+    rel = (await bob.get("/api/v1/accounts/relationships", params={"id[]": carol.id})).json()[0]
+    assert rel["following"] is False
+    await asyncio.sleep(1.5)  # the fan-out job meets the outage meanwhile: handed back, not failed
+
+    redis_link.restore()
+    await server.settle()
+    assert await _home(bob) == (200, expected)  # from Redis again, with what was posted while it was away
+    from sqlalchemy import select
+
+    from townsquare.storage.tables import jobs
+    async with server.ctx.db.read() as conn:
+        left = (await conn.execute(select(jobs.c.kind, jobs.c.state, jobs.c.attempts))).all()
+    assert not [j for j in left if j.state == "failed"], left
+    assert (await bob.post(f"/api/v1/accounts/{carol.id}/follow")).status_code == 200
+    assert await _home(bob) == (200, [mine, during, carols, *reversed(before)])

@@ -14,6 +14,11 @@ from townsquare.core.clock import now
 from townsquare.storage.db import Database
 from townsquare.storage.faults import DatabaseUnavailable, StorageUnavailable
 from townsquare.storage.tables import jobs
+from townsquare.timelines.feeds import FeedsUnavailable
+
+# Outages, not the job's fault: the job goes back to the queue without counting an attempt, and waits. (A fan-out
+# while Redis is down must not use up its attempts and be parked, or the post would never reach the feeds.)
+OUTAGES = (StorageUnavailable, DatabaseUnavailable, FeedsUnavailable)
 
 log = logging.getLogger("townsquare.jobs")
 MAX_ATTEMPTS = 8
@@ -96,7 +101,7 @@ class JobRunner:
             await self._run_periodic()
             try:
                 ran = await self.run_once()
-            except (StorageUnavailable, DatabaseUnavailable) as exc:  # an answer, not a bug: wait and retry
+            except OUTAGES as exc:  # an answer, not a bug: wait and retry
                 clock = asyncio.get_running_loop().time()
                 if exc.reason != self._paused[0] or clock - self._paused[1] > 60:  # once a minute, not every second
                     log.warning("job loop paused: %s", exc.reason)
@@ -125,7 +130,7 @@ class JobRunner:
             try:
                 async with self.db.write() as conn:
                     await self.handlers[kind](self.context, conn, {})
-            except (StorageUnavailable, DatabaseUnavailable) as exc:
+            except OUTAGES as exc:
                 log.warning("periodic %s skipped: %s", kind, exc.reason)
             except Exception:
                 log.exception("periodic %s failed", kind)
@@ -219,7 +224,7 @@ class JobRunner:
             async with self.db.write() as conn:
                 await handler(self.context, conn, payload)
                 await conn.execute(delete(jobs).where(jobs.c.id == row.id))
-        except (StorageUnavailable, DatabaseUnavailable):
+        except OUTAGES:
             raise  # not the job's fault: run_once hands it back
         except Exception as exc:
             attempts = row.attempts + 1

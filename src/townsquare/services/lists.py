@@ -11,8 +11,8 @@ from townsquare.core.clock import now
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.ids import new_id
 from townsquare.storage.tables import follows, list_accounts, lists
-from townsquare.timelines.feeds import FeedStore
-from townsquare.timelines.home import list_hybrid_authors, merge_author, read_feed, regenerate_list
+from townsquare.timelines.feeds import NO_FEEDS, FeedStore, FeedsUnavailable
+from townsquare.timelines.home import list_hybrid_authors, list_members, merge_author, read_feed, regenerate_list
 from townsquare.timelines.recipients import home_key, list_key
 
 REPLIES_POLICIES = ("followed", "list", "none")
@@ -151,8 +151,12 @@ async def timeline_ids(conn: AsyncConnection, feeds: FeedStore, owner_id: int, l
                        max_id: int | None, since_id: int | None, min_id: int | None, limit: int) -> list[int]:
     """Status ids of one of the owner's list feeds, newest first (404 for a list of someone else)."""
     await owned(conn, owner_id, list_id)
-    # A list feed the cache lost is small: rebuilt from the database here, before the page is read.
-    if await feeds.freshness(list_key(list_id)) == "lost":
-        await regenerate_list(conn, feeds, list_id)
-    hybrid = await list_hybrid_authors(conn, list_id, hybrid_threshold)
-    return await read_feed(conn, feeds, list_key(list_id), owner_id, hybrid, max_id, since_id, min_id, limit)
+    try:
+        # A list feed the cache lost is small: rebuilt from the database here, before the page is read.
+        if await feeds.freshness(list_key(list_id)) == "lost":
+            await regenerate_list(conn, feeds, list_id)
+        hybrid = await list_hybrid_authors(conn, list_id, hybrid_threshold)
+        return await read_feed(conn, feeds, list_key(list_id), owner_id, hybrid, max_id, since_id, min_id, limit)
+    except FeedsUnavailable:  # Redis unreachable: the page straight from the database
+        return await read_feed(conn, NO_FEEDS, list_key(list_id), owner_id, await list_members(conn, list_id),
+                               max_id, since_id, min_id, limit)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from townsquare.core.pagination import Page
 from townsquare.domain.models import Status
 from townsquare.storage import statuses as status_store
-from townsquare.timelines.home import hybrid_followed_authors, read_feed, touch_activity, touch_due
+from townsquare.timelines.feeds import NO_FEEDS, FeedsUnavailable
+from townsquare.timelines.home import home_authors, hybrid_followed_authors, read_feed, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
 
 
@@ -30,8 +31,18 @@ async def home_page(conn, feeds, reader_id: int, hybrid_threshold: int, page: Pa
     """Load feed entries until a page of visible statuses is found; return them and the scanned edge ids for paging.
 
     Entries hidden from the reader (a suspended author's, or dropped by a `hide` filter) stay in the feed.
+    While the feed store (Redis) cannot be reached, the page comes straight from the database instead.
     """
-    hybrid = await hybrid_followed_authors(conn, reader_id, hybrid_threshold)
+    try:
+        return await _home_page(conn, feeds, reader_id, await hybrid_followed_authors(conn, reader_id, hybrid_threshold),
+                                page, rounds, filters, cache)
+    except FeedsUnavailable:
+        return await _home_page(conn, NO_FEEDS, reader_id, await home_authors(conn, reader_id), page, rounds,
+                                filters, cache)
+
+
+async def _home_page(conn, feeds, reader_id: int, hybrid: list[int], page: Page, rounds: int, filters,
+                     cache) -> tuple[list[Status], list[int]]:
     visible: list[Status] = []
     scanned: list[int] = []
     max_id = page.max_id

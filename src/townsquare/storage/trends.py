@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, distinct, func, literal_column, select, union_all
+from sqlalchemy import and_, delete, distinct, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware

@@ -14,10 +14,35 @@ from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from townsquare.core.errors import ApiError
 from townsquare.storage.tables import feed_entries, statuses
 from townsquare.timelines.recipients import home_key, list_key
 
-__all__ = ["Entry", "FeedStore", "SqlFeedStore", "home_key", "list_key"]
+__all__ = ["Entry", "FeedStore", "SqlFeedStore", "FeedsUnavailable", "NO_FEEDS", "home_key", "list_key"]
+
+
+class FeedsUnavailable(ApiError):
+    """The feed store (Redis) cannot be reached. Reads fall back to the database; a write that must change a
+    feed in its transaction is refused with 503 + Retry-After and changes nothing (it rolls back)."""
+
+    def __init__(self, reason: str, retry_after: int = 2):
+        super().__init__(503, "Timelines are briefly unavailable; try again shortly",
+                         headers={"Retry-After": str(retry_after)})
+        self.reason = reason
+
+
+class _NoFeeds:
+    """A feed store holding nothing: reading through it with every followed author merged at read time gives
+    a feed straight from the database (what a reader gets while Redis is unreachable)."""
+
+    async def page(self, conn, feed, max_id, since_id, min_id, limit) -> list[int]:
+        return []
+
+    async def holds(self, conn, feed, target_ids) -> set[int]:
+        return set()
+
+
+NO_FEEDS = _NoFeeds()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,22 @@ async def hybrid_followed_authors(conn: AsyncConnection, account_id: int, thresh
     return [r[0] for r in rows]
 
 
+async def home_authors(conn: AsyncConnection, account_id: int) -> list[int]:
+    """Everyone whose posts a home feed shows (the followed accounts outside exclusive lists, and the reader):
+    merged at read time, they give the feed straight from the database."""
+    exclusive = select(list_accounts.c.account_id).join(lists, lists.c.id == list_accounts.c.list_id).where(
+        and_(lists.c.account_id == account_id, lists.c.exclusive.is_(True)))
+    rows = await conn.execute(select(follows.c.target_account_id).where(follows.c.account_id == account_id)
+                              .where(follows.c.target_account_id.not_in(exclusive)))
+    return [account_id, *(r[0] for r in rows)]
+
+
+async def list_members(conn: AsyncConnection, list_id: int) -> list[int]:
+    """The accounts of a list (merged at read time, the list feed straight from the database)."""
+    rows = await conn.execute(select(list_accounts.c.account_id).where(list_accounts.c.list_id == list_id))
+    return [r[0] for r in rows]
+
+
 def _hides(reader_id: int, author):
     return or_(
         exists().where(and_(mutes.c.account_id == reader_id, mutes.c.target_account_id == author)),
@@ -218,5 +234,5 @@ async def list_hybrid_authors(conn: AsyncConnection, list_id: int, threshold: in
     return [r[0] for r in rows]
 
 
-__all__ = ["hybrid_followed_authors", "read_feed", "touch_activity", "regenerate_home", "merge_author",
+__all__ = ["hybrid_followed_authors", "home_authors", "list_members", "read_feed", "touch_activity", "regenerate_home", "merge_author",
            "list_hybrid_authors", "home_key", "list_key", "regenerate_list", "feed_incomplete", "rebuild_feed"]

@@ -10,13 +10,15 @@ can always be regenerated from the database, so Redis need not persist them.
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 from townsquare.core.ids import new_id
 from townsquare.storage.tables import follows, list_accounts, statuses, tag_follows, status_tags
-from townsquare.timelines.feeds import Entry
+from townsquare.timelines.feeds import Entry, FeedsUnavailable
 from townsquare.timelines.recipients import home_key, list_key
 
 ADD_SCRIPT = """
@@ -238,3 +240,27 @@ class RedisFeedStore:
     async def close(self) -> None:
         """Close the connection pool."""
         await self.redis.aclose()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an error means Redis cannot be reached (refused, reset, timed out), not a bad command."""
+    return isinstance(exc, (OSError, TimeoutError)) or (
+        type(exc).__module__.startswith("redis") and type(exc).__name__ in ("ConnectionError", "TimeoutError"))
+
+
+def _guarded(method):
+    @functools.wraps(method)
+    async def call(*args, **kwargs):
+        try:
+            return await method(*args, **kwargs)
+        except Exception as exc:
+            if _unreachable(exc):
+                raise FeedsUnavailable(f"Redis: {type(exc).__name__}: {exc}") from exc
+            raise
+    return call
+
+
+# Every feed operation answers FeedsUnavailable when Redis is down, so callers can fall back or refuse cleanly.
+for _name in ("freshness", "mark_built", "deliver", "add_entries", "page", "size", "holds", "remove_author",
+              "remove_status", "clear", "trim"):
+    setattr(RedisFeedStore, _name, _guarded(getattr(RedisFeedStore, _name)))

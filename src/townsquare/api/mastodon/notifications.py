@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from townsquare.api.deps import ctx_of, get_viewer, json, path_id
 from townsquare.api.filtering import render_notifications_json, request_filters
-from townsquare.api.mastodon.common import paged, paged_bytes
+from townsquare.api.mastodon.common import paged_bytes
 from townsquare.api.params import as_list, as_str, read_params
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.core.errors import ApiError, not_found

@@ -309,7 +309,7 @@ async def leave_space(request: Request, space_id: str) -> Response:
 @router.post("/api/v1/spaces/{space_id}/reactions")
 async def react(request: Request, space_id: str) -> Response:
     """Send a reaction (one of a small set of emoji) to a live room; counts go out once per tick."""
-    viewer = await get_viewer(request, "write:statuses")
+    await get_viewer(request, "write:statuses")
     ctx, sid = ctx_of(request), path_id(space_id)
     if not ctx.spaces.reaction_limit.allow():
         raise _shed("reactions")

@@ -14,6 +14,7 @@ from townsquare.core.pagination import page_from
 from townsquare.services.timeline_pages import home_page
 from townsquare.storage import reading
 from townsquare.storage.faults import StorageUnavailable
+from townsquare.timelines.feeds import FeedsUnavailable
 from townsquare.timelines.home import feed_incomplete, touch_activity, touch_due
 from townsquare.timelines.recipients import home_key
 
@@ -40,6 +41,8 @@ async def home(request: Request) -> Response:
             ctx.after_commit()
     except StorageUnavailable:
         pass  # a full disk: reads keep working, the activity stamp waits for the next read
+    except FeedsUnavailable:
+        pass  # Redis unreachable: home_page reads the feed from the database
     async with ctx.db.read() as conn:
         filters = await request_filters(request, conn)
         items, scanned = await home_page(conn, ctx.feeds, viewer.account.id, s.hybrid_threshold, page,
