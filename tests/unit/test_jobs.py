@@ -1,6 +1,7 @@
 """The durable job runner: success removes the row, failures retry with backoff and are parked."""
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -160,3 +161,42 @@ async def test_the_only_runner_of_its_database_reruns_jobs_left_running_at_once(
             state="running", locked_at=now(), heartbeat_at=now(), attempts=1))
     assert await runner.run_once() == 1
     assert ran == [True] and await _job(db, job_id) is None
+
+
+class _SwallowsCancellation:
+    """The database as a driver can behave when a task is cancelled mid-statement: the cancellation does not
+    come out of the write, which returns as if nothing had happened."""
+
+    def __init__(self, db):
+        self._db = db
+        self.is_sqlite = db.is_sqlite
+        self.committing = asyncio.Event()
+        self.cancels_swallowed = 0
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    @contextlib.asynccontextmanager
+    async def write(self):
+        async with self._db.write() as conn:
+            yield conn
+        self.committing.set()
+        try:
+            await asyncio.sleep(0.5)  # the commit's round trip, where the cancel lands
+        except asyncio.CancelledError:
+            self.cancels_swallowed += 1
+
+
+async def test_a_stopped_heartbeat_ends_even_when_a_write_swallows_its_cancellation(server):
+    await server.ctx.jobs.stop()
+    db = _SwallowsCancellation(server.ctx.db)
+    runner = JobRunner(db, {}, server.ctx, heartbeat_every=0.001)
+    runner._held.add(1)  # it holds a job, so every beat writes
+    beat = asyncio.create_task(runner._heartbeat())
+    await asyncio.wait_for(db.committing.wait(), 30)
+    runner._stopping = True  # what stop() does, in its order: the flag, then the cancel
+    beat.cancel()
+    # Before: the swallowed cancel left the beat going round for ever, and stop() waited on it for ever.
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(beat, 30)
+    assert beat.done() and db.cancels_swallowed == 1

@@ -11,6 +11,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import and_, delete, select, update
 
 from townsquare.core.clock import now
+from townsquare.core.tasks import cancel_requested
 from townsquare.storage.db import Database
 from townsquare.storage.faults import DatabaseUnavailable, StorageUnavailable
 from townsquare.storage.tables import jobs
@@ -84,7 +85,7 @@ class JobRunner:
 
     async def _heartbeat(self) -> None:
         """Stamp the jobs this runner holds every few seconds, so others can tell a slow job from a dead worker."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.heartbeat_every)
             held = list(self._held)
             if not held:
@@ -94,6 +95,8 @@ class JobRunner:
                     await conn.execute(update(jobs).where(jobs.c.id.in_(held)).where(jobs.c.state == "running")
                                        .values(heartbeat_at=now()))
             except Exception as exc:  # the database is away; the lease or the next beat covers it
+                if cancel_requested():  # stop() cancelled us mid-statement and the driver said so its own way
+                    raise asyncio.CancelledError from exc
                 log.warning("job heartbeat failed: %s", exc)
 
     async def _loop(self) -> None:

@@ -12,6 +12,7 @@ from functools import partial
 
 from townsquare.config import Settings
 from townsquare.core.clock import now
+from townsquare.core.tasks import cancel_requested
 from townsquare.spaces.presence import MemoryPresence, Presence, RedisPresence
 from townsquare.spaces.reactions import ReactionCounter, RedisReactionTotals, TokenBucket
 from townsquare.storage import spaces as store
@@ -50,6 +51,7 @@ class LiveRooms:
         self._published: dict[int, int] = {}
         self._active: dict[int, float] = {}
         self._task: asyncio.Task | None = None
+        self._closing = False  # set by close(): the tick loop ends
 
     async def room(self, db, space_id: int) -> Space | None:
         """Return a room read at most about a second ago; concurrent misses share one database read."""
@@ -198,21 +200,25 @@ class LiveRooms:
                 await self.publish(space_id, "listener_count", {"listener_count": count})
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:  # as well as the cancel: a cancellation swallowed in a call must not loop for ever
             await asyncio.sleep(self.settings.spaces_reaction_tick)
             try:
                 await self.tick()
-            except Exception:
+            except Exception as exc:
+                if cancel_requested():  # close() cancelled the tick mid-call: end, do not go round again
+                    raise asyncio.CancelledError from exc
                 log.exception("spaces tick failed")
 
     def start(self) -> None:
         """Start the background tick (called by the app's lifespan)."""
         if self._task is None:
+            self._closing = False
             self._task = asyncio.get_running_loop().create_task(self._run())
             self._starting = asyncio.get_running_loop().create_task(self.watch())  # referenced until done
 
     async def close(self) -> None:
         """Stop the tick and the change watcher, and release presence connections."""
+        self._closing = True
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -17,6 +17,8 @@ from typing import AsyncIterator, Iterable, Protocol
 
 import orjson
 
+from townsquare.core.tasks import cancel_requested
+
 log = logging.getLogger("townsquare.bus")
 
 QUEUE_LIMIT = 1000
@@ -163,6 +165,7 @@ class RedisBus(_FanoutBase):
         self.redis = redis.from_url(redis_url)
         self.pubsub = self.redis.pubsub()
         self.reader: asyncio.Task | None = None
+        self._closing = False  # set by close(): the reader ends even if a call swallowed its cancellation
         self.lock = asyncio.Lock()
 
     async def publish(self, channel: str, message: dict) -> None:
@@ -200,12 +203,14 @@ class RedisBus(_FanoutBase):
 
     async def _read(self) -> None:
         strip = len(self.prefix)
-        while True:
+        while not self._closing:
             try:
                 msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a dropped connection: redis-py reconnects on the next call
+            except Exception as exc:  # a dropped connection: redis-py reconnects on the next call
+                if cancel_requested():
+                    raise asyncio.CancelledError from exc
                 log.exception("redis bus read failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
@@ -220,6 +225,7 @@ class RedisBus(_FanoutBase):
 
     async def close(self) -> None:
         """Stop the reader and close the connections."""
+        self._closing = True
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
