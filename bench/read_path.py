@@ -11,7 +11,9 @@ answers 200 with 20 items, then measures with wrk (-t2, -c32 by default):
   * the ceiling: the bare app serving the home page's bytes;
   * home, public, tag, list, account-statuses and notifications reads on the real server.
 
-Prints req/s, p50, p99 and the ratio to the ceiling for each, plus the page sizes.
+Prints req/s, p50, p99 and the ratio to the ceiling for each, the page sizes, and the CPU each server process
+spent per answered request (utime + stime from /proc). `--page-cache-seconds 0` measures without the page cache
+(api/page_cache.py), the "before" of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -97,6 +99,18 @@ def tag_all(cluster: Cluster) -> None:
     asyncio.run(run())
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def start_ceiling(tmp: Path, body: bytes) -> tuple[subprocess.Popen, str]:
     """The bare Starlette app on uvicorn, answering every path with these bytes."""
     (tmp / "page.json").write_bytes(body)
@@ -121,12 +135,21 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="home,public,tag,list,account,notifications")
+    parser.add_argument("--page-cache-seconds", default=None, help="TOWNSQUARE_PAGE_CACHE_SECONDS (0: cache off)")
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="count every request against the rate limits (set too high to refuse any), as production does")
     args = parser.parse_args()
     print(f"# townsquare read path vs the framework ceiling, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"wrk -t2 -c{args.connections} -d{args.duration}s", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="tsbench-read-"))
     # Overload shedding off: the figure is what the read path serves, not what the limiter turns away.
-    cluster = Cluster("embedded", tmp, {"TOWNSQUARE_OVERLOAD_ENABLED": "false"})
+    env = {"TOWNSQUARE_OVERLOAD_ENABLED": "false"}
+    if args.page_cache_seconds is not None:
+        env["TOWNSQUARE_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
+    if args.rate_limits:
+        env.update(TOWNSQUARE_RATE_LIMITS_ENABLED="true", TOWNSQUARE_RATE_LIMIT_TOKEN="1000000000/5m",
+                   TOWNSQUARE_RATE_LIMIT_USER="1000000000/5m", TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="1000000000/5m")
+    cluster = Cluster("embedded", tmp, env)
     ceiling = None
     try:
         cluster.start()
@@ -156,17 +179,22 @@ def main() -> None:
                 sizes[name] = len(r.content)
             home_bytes = http.get(paths["home"]).content
         ceiling, ceiling_url = start_ceiling(tmp, home_bytes)
+        cpu = cpu_seconds([ceiling.pid])
         base = wrk(ceiling_url + paths["home"], token, args.connections, args.duration)
+        cpu = (cpu_seconds([ceiling.pid]) - cpu) / max(base["requests"], 1) * 1000
         print(f"ceiling (bare Starlette, same {len(home_bytes):,} bytes): {base['rps']:.0f} req/s, p50 {base['p50']:.1f} ms, "
-              f"p99 {base['p99']:.1f} ms", flush=True)
+              f"p99 {base['p99']:.1f} ms, {cpu:.3f} ms CPU/request", flush=True)
+        servers = [p.pid for p in cluster.procs]
         for name in args.only.split(","):
+            cpu = cpu_seconds(servers)
             got = wrk(cluster.url + paths[name], token, args.connections, args.duration)
+            cpu = (cpu_seconds(servers) - cpu) / max(got["requests"] - got["errors"], 1) * 1000
             if got["errors"]:  # only answered reads count
                 got["rps"] *= 1 - got["errors"] / max(got["requests"], 1)
             ratio = got["rps"] / base["rps"] if base["rps"] else float("nan")
             print(f"{name:>13}: {got['rps']:.0f} req/s, p50 {got['p50']:.1f} ms, p99 {got['p99']:.1f} ms, "
-                  f"ratio {ratio:.3f} ({sizes[name]:,} bytes, {got['requests']} requests, {got['errors']} non-2xx)",
-                  flush=True)
+                  f"ratio {ratio:.3f}, {cpu:.3f} ms CPU/request ({sizes[name]:,} bytes, {got['requests']} requests, "
+                  f"{got['errors']} non-2xx)", flush=True)
     finally:
         if ceiling is not None:
             ceiling.terminate()
