@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +100,19 @@ def tag_all(cluster: Cluster) -> None:
     asyncio.run(run())
 
 
+def post_steadily(url: str, token: str, rate: float, stop: threading.Event) -> None:
+    """Post `rate` statuses a second until stopped (the write load beside the reads)."""
+    me = threading.current_thread()
+    me.posted = 0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        next_at = time.monotonic()
+        while not stop.is_set():
+            http.post("/api/v1/statuses", data={"status": f"meanwhile {me.posted}"}).raise_for_status()
+            me.posted += 1
+            next_at += 1 / rate
+            stop.wait(max(0.0, next_at - time.monotonic()))
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far (Linux /proc)."""
     total = 0
@@ -136,6 +150,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="home,public,tag,list,account,notifications")
     parser.add_argument("--page-cache-seconds", default=None, help="TOWNSQUARE_PAGE_CACHE_SECONDS (0: cache off)")
+    parser.add_argument("--writes-per-second", type=float, default=0,
+                        help="meanwhile post this many statuses a second as the reader (each commit invalidates the page cache)")
     parser.add_argument("--rate-limits", action="store_true",
                         help="count every request against the rate limits (set too high to refuse any), as production does")
     args = parser.parse_args()
@@ -146,10 +162,10 @@ def main() -> None:
     env = {"TOWNSQUARE_OVERLOAD_ENABLED": "false"}
     if args.page_cache_seconds is not None:
         env["TOWNSQUARE_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
-    if args.rate_limits:
-        env.update(TOWNSQUARE_RATE_LIMITS_ENABLED="true", TOWNSQUARE_RATE_LIMIT_TOKEN="1000000000/5m",
-                   TOWNSQUARE_RATE_LIMIT_USER="1000000000/5m", TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="1000000000/5m")
     cluster = Cluster("embedded", tmp, env)
+    if args.rate_limits:  # over the bench helpers' default (off)
+        cluster.env.update(TOWNSQUARE_RATE_LIMITS_ENABLED="true", TOWNSQUARE_RATE_LIMIT_TOKEN="1000000000/5m",
+                           TOWNSQUARE_RATE_LIMIT_USER="1000000000/5m", TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="1000000000/5m")
     ceiling = None
     try:
         cluster.start()
@@ -185,6 +201,10 @@ def main() -> None:
         print(f"ceiling (bare Starlette, same {len(home_bytes):,} bytes): {base['rps']:.0f} req/s, p50 {base['p50']:.1f} ms, "
               f"p99 {base['p99']:.1f} ms, {cpu:.3f} ms CPU/request", flush=True)
         servers = [p.pid for p in cluster.procs]
+        stop = threading.Event()
+        writer = threading.Thread(target=post_steadily, args=(cluster.url, token, args.writes_per_second, stop), daemon=True)
+        if args.writes_per_second > 0:
+            writer.start()
         for name in args.only.split(","):
             cpu = cpu_seconds(servers)
             got = wrk(cluster.url + paths[name], token, args.connections, args.duration)
@@ -195,6 +215,10 @@ def main() -> None:
             print(f"{name:>13}: {got['rps']:.0f} req/s, p50 {got['p50']:.1f} ms, p99 {got['p99']:.1f} ms, "
                   f"ratio {ratio:.3f}, {cpu:.3f} ms CPU/request ({sizes[name]:,} bytes, {got['requests']} requests, "
                   f"{got['errors']} non-2xx)", flush=True)
+        stop.set()
+        if writer.is_alive():
+            writer.join(10)
+            print(f"(meanwhile {writer.posted} posts by the reader, {args.writes_per_second}/s)")
     finally:
         if ceiling is not None:
             ceiling.terminate()
