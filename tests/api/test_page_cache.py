@@ -251,20 +251,65 @@ async def test_concurrent_misses_of_one_read_are_built_once(server):
         assert (cache.misses - misses, cache.hits - hits) == (1, 7)
 
 
+async def test_a_read_in_progress_answers_only_those_who_came_before_a_change(server):
+    """Requests arriving while a read runs take its answer, even one not kept because a write committed meanwhile;
+    a request arriving after that write runs a read of its own."""
+    if not pc(server).enabled:
+        pytest.skip("the page cache is off on the scale-out backend")
+    from townsquare.api.page_cache import PageCache, PageCacheMiddleware
+
+    release, calls = asyncio.Event(), []
+
+    async def route(scope, receive, send):
+        calls.append(1)
+        n = len(calls)
+        await release.wait()
+        body = f"answer {n}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    cache = PageCache(server.ctx, seconds=60)
+    middleware = PageCacheMiddleware(route, cache)
+
+    async def get() -> bytes:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/api/v1/timelines/public", "query_string": b"", "headers": []}
+        await middleware(scope, None, send)
+        return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+    first = asyncio.create_task(get())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(get())  # nothing changed since the first began: it waits for that answer
+    await asyncio.sleep(0)
+    await server.user("somebody")  # a commit
+    third = asyncio.create_task(get())  # after the commit: the first's answer may be old for it
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await first == b"answer 1" and await second == b"answer 1" and await third == b"answer 2"
+    assert len(calls) == 2 and cache.joined == 1
+    assert [e.body for e in cache.entries.values()] == [b"answer 2"]  # the first was read before the commit: not kept
+    assert await get() == b"answer 2" and len(calls) == 2
+    cache.close()
+
+
 async def test_bounded_in_entries_and_bytes(server):
     if not pc(server).enabled:
         pytest.skip("the page cache is off on the scale-out backend")
-    from townsquare.api.page_cache import PageCache
+    from townsquare.api.page_cache import Entry, PageCache
 
     cache = PageCache(server.ctx, max_entries=3, max_bytes=10_000)
     version = cache.version()
     later = time.time() + 60
     for n in range(10):
-        assert cache.store(("/p", str(n).encode(), None), version, later, 200, [], b"x" * 100)
+        assert cache.store(("/p", str(n).encode(), None), Entry(version, later, 200, [], b"x" * 100))
     assert [k[1] for k in cache.entries] == [b"7", b"8", b"9"]  # the least recently used went first
-    assert cache.store(("/big", b"", None), version, later, 200, [], b"y" * 6_000)
-    assert cache.store(("/big2", b"", None), version, later, 200, [], b"z" * 6_000)
+    assert cache.store(("/big", b"", None), Entry(version, later, 200, [], b"y" * 6_000))
+    assert cache.store(("/big2", b"", None), Entry(version, later, 200, [], b"z" * 6_000))
     assert cache.bytes <= 10_000 and ("/big", b"", None) not in cache.entries
-    assert not cache.store(("/huge", b"", None), version, later, 200, [], b"h" * (2 * 1024 * 1024))
+    assert not cache.store(("/huge", b"", None), Entry(version, later, 200, [], b"h" * (2 * 1024 * 1024)))
     assert sum(e.size for e in cache.entries.values()) == cache.bytes
     cache.close()

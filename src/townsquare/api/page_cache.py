@@ -17,8 +17,9 @@ The key is everything those routes read from a request: path, query string and t
 * the clock has not reached the earliest time-based change the response shows (a poll's end, a filter's
   expiry: core/horizon), nor the cap (`page_cache_seconds`, a bound for anything else).
 
-A read that saw any change while it ran stores nothing. Concurrent misses of one key wait for the first
-(one build, not one per connection). Scale-out (PostgreSQL, Redis, several processes) has no such
+A read that saw any change while it ran stores nothing. A request arriving while the same read is being
+answered, with nothing changed since that read began, takes its answer (one read, not one per connection,
+even while writes keep the answers from being kept). Scale-out (PostgreSQL, Redis, several processes) has no such
 signal, so the cache is off there; so it is for an in-memory SQLite database.
 """
 
@@ -66,8 +67,9 @@ class PageCache:
         self.entries: OrderedDict[tuple, Entry] = OrderedDict()
         self.bytes = 0
         self.live = None  # the version every entry was built at
-        self.building: dict[tuple, asyncio.Future] = {}
+        self.building: dict[tuple, tuple] = {}  # key -> (version, future of its answer) of the read being answered
         self.hits = self.misses = self.stores = 0
+        self.joined = 0  # hits that took the answer of a read running as they came
 
     def version(self):
         """What must be unchanged for an entry to be true: the database's data_version and the status cache's generation."""
@@ -77,8 +79,8 @@ class PageCache:
         sc = self.ctx.status_cache
         return dv, sc.generation if sc is not None else 0
 
-    def lookup(self, key: tuple) -> Entry | None:
-        version = self.version()
+    def lookup(self, key: tuple, version) -> Entry | None:
+        """The entry of a key if it is still true at `version` (what version() said just now)."""
         if version is None:
             return None
         if version != self.live:  # the data changed: every entry is old
@@ -94,14 +96,14 @@ class PageCache:
         self.entries.move_to_end(key)
         return entry
 
-    def store(self, key: tuple, version, expires: float, status: int, headers: list, body: bytes) -> bool:
-        """Keep a response built from `version`, if the data is still at that version."""
-        if version is None or self.version() != version or expires <= time.time():
+    def store(self, key: tuple, entry: Entry) -> bool:
+        """Keep a response built from `entry.version`, if the data is still at that version."""
+        version = entry.version
+        if version is None or self.version() != version or entry.expires <= time.time():
             return False
         if version != self.live:
             self.clear()
             self.live = version
-        entry = Entry(version, expires, status, headers, body)
         if entry.size > MAX_ENTRY_BYTES:
             return False
         if key in self.entries:
@@ -156,25 +158,31 @@ class PageCacheMiddleware:
         key = _key(scope)
         if key is None:
             return await self.app(scope, receive, send)
-        entry = cache.lookup(key)
-        if entry is None and (pending := cache.building.get(key)) is not None:
-            await asyncio.shield(pending)  # the same read is being built: take its answer if it was kept
-            entry = cache.lookup(key)
+        version = cache.version()  # before anything is read: a change from now on makes what is read unkeepable
+        arrived = time.time()
+        entry = cache.lookup(key, version)
+        if entry is None and version is not None and (pending := cache.building.get(key)) is not None \
+                and pending[0] == version:
+            # The same read is being answered from the data as it is now (nothing changed since that read began):
+            # its answer is as true for this request as a read of its own, unless the clock overtook it.
+            shared = await asyncio.shield(pending[1])
+            if shared is not None and arrived < shared.expires:
+                entry = shared
+                cache.joined += 1
         if entry is not None:
             cache.hits += 1
             await send({"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)})
             await send({"type": "http.response.body", "body": entry.body})
             return
         cache.misses += 1
-        await self._build(key, scope, receive, send)
+        await self._build(key, version, scope, receive, send)
 
-    async def _build(self, key: tuple, scope, receive, send) -> None:
+    async def _build(self, key: tuple, version, scope, receive, send) -> None:
         cache = self.cache
-        version = cache.version()  # before anything is read: a change from now on makes what is read unkeepable
         started = time.time()
-        mine = key not in cache.building
-        if mine:
-            cache.building[key] = asyncio.get_running_loop().create_future()
+        mine = None
+        if version is not None:
+            mine = cache.building[key] = (version, asyncio.get_running_loop().create_future())
         start: dict | None = None
         chunks: list[bytes] = []
         complete = False
@@ -189,6 +197,7 @@ class PageCacheMiddleware:
             await send(message)
 
         seen, token = horizon.begin()
+        answer = None
         try:
             await self.app(scope, receive, capture)
         finally:
@@ -200,9 +209,11 @@ class PageCacheMiddleware:
                         expires = started + cache.seconds
                         if seen.at is not None:
                             expires = min(expires, seen.at)
-                        cache.store(key, version, expires, 200, headers, b"".join(chunks))
+                        answer = Entry(version, expires, 200, headers, b"".join(chunks))
+                        cache.store(key, answer)
             finally:
-                if mine:
-                    future = cache.building.pop(key, None)
-                    if future is not None and not future.done():
-                        future.set_result(None)
+                if mine is not None:
+                    if cache.building.get(key) is mine:
+                        del cache.building[key]
+                    if not mine[1].done():
+                        mine[1].set_result(answer)
