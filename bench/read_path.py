@@ -11,7 +11,9 @@ answers 200 with 20 items, then measures with wrk (-t2, -c32 by default):
   * the ceiling: the bare app serving the home page's bytes;
   * home, public, tag, list, account-statuses and notifications reads on the real server.
 
-Prints req/s, p50, p99 and the ratio to the ceiling for each, plus the page sizes.
+Prints req/s, p50, p99 and the ratio to the ceiling for each, the page sizes, and the CPU each server process
+spent per answered request (utime + stime from /proc). `--page-cache-seconds 0` measures without the page cache
+(api/page_cache.py), the "before" of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +100,31 @@ def tag_all(cluster: Cluster) -> None:
     asyncio.run(run())
 
 
+def post_steadily(url: str, token: str, rate: float, stop: threading.Event) -> None:
+    """Post `rate` statuses a second until stopped (the write load beside the reads)."""
+    me = threading.current_thread()
+    me.posted = 0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        next_at = time.monotonic()
+        while not stop.is_set():
+            http.post("/api/v1/statuses", data={"status": f"meanwhile {me.posted}"}).raise_for_status()
+            me.posted += 1
+            next_at += 1 / rate
+            stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def start_ceiling(tmp: Path, body: bytes) -> tuple[subprocess.Popen, str]:
     """The bare Starlette app on uvicorn, answering every path with these bytes."""
     (tmp / "page.json").write_bytes(body)
@@ -121,12 +149,23 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="home,public,tag,list,account,notifications")
+    parser.add_argument("--page-cache-seconds", default=None, help="TOWNSQUARE_PAGE_CACHE_SECONDS (0: cache off)")
+    parser.add_argument("--writes-per-second", type=float, default=0,
+                        help="meanwhile post this many statuses a second as the reader (each commit invalidates the page cache)")
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="count every request against the rate limits (set too high to refuse any), as production does")
     args = parser.parse_args()
     print(f"# townsquare read path vs the framework ceiling, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"wrk -t2 -c{args.connections} -d{args.duration}s", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="tsbench-read-"))
     # Overload shedding off: the figure is what the read path serves, not what the limiter turns away.
-    cluster = Cluster("embedded", tmp, {"TOWNSQUARE_OVERLOAD_ENABLED": "false"})
+    env = {"TOWNSQUARE_OVERLOAD_ENABLED": "false"}
+    if args.page_cache_seconds is not None:
+        env["TOWNSQUARE_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
+    cluster = Cluster("embedded", tmp, env)
+    if args.rate_limits:  # over the bench helpers' default (off)
+        cluster.env.update(TOWNSQUARE_RATE_LIMITS_ENABLED="true", TOWNSQUARE_RATE_LIMIT_TOKEN="1000000000/5m",
+                           TOWNSQUARE_RATE_LIMIT_USER="1000000000/5m", TOWNSQUARE_RATE_LIMIT_UNAUTHENTICATED="1000000000/5m")
     ceiling = None
     try:
         cluster.start()
@@ -156,17 +195,30 @@ def main() -> None:
                 sizes[name] = len(r.content)
             home_bytes = http.get(paths["home"]).content
         ceiling, ceiling_url = start_ceiling(tmp, home_bytes)
+        cpu = cpu_seconds([ceiling.pid])
         base = wrk(ceiling_url + paths["home"], token, args.connections, args.duration)
+        cpu = (cpu_seconds([ceiling.pid]) - cpu) / max(base["requests"], 1) * 1000
         print(f"ceiling (bare Starlette, same {len(home_bytes):,} bytes): {base['rps']:.0f} req/s, p50 {base['p50']:.1f} ms, "
-              f"p99 {base['p99']:.1f} ms", flush=True)
+              f"p99 {base['p99']:.1f} ms, {cpu:.3f} ms CPU/request", flush=True)
+        servers = [p.pid for p in cluster.procs]
+        stop = threading.Event()
+        writer = threading.Thread(target=post_steadily, args=(cluster.url, token, args.writes_per_second, stop), daemon=True)
+        if args.writes_per_second > 0:
+            writer.start()
         for name in args.only.split(","):
+            cpu = cpu_seconds(servers)
             got = wrk(cluster.url + paths[name], token, args.connections, args.duration)
+            cpu = (cpu_seconds(servers) - cpu) / max(got["requests"] - got["errors"], 1) * 1000
             if got["errors"]:  # only answered reads count
                 got["rps"] *= 1 - got["errors"] / max(got["requests"], 1)
             ratio = got["rps"] / base["rps"] if base["rps"] else float("nan")
             print(f"{name:>13}: {got['rps']:.0f} req/s, p50 {got['p50']:.1f} ms, p99 {got['p99']:.1f} ms, "
-                  f"ratio {ratio:.3f} ({sizes[name]:,} bytes, {got['requests']} requests, {got['errors']} non-2xx)",
-                  flush=True)
+                  f"ratio {ratio:.3f}, {cpu:.3f} ms CPU/request ({sizes[name]:,} bytes, {got['requests']} requests, "
+                  f"{got['errors']} non-2xx)", flush=True)
+        stop.set()
+        if writer.is_alive():
+            writer.join(10)
+            print(f"(meanwhile {writer.posted} posts by the reader, {args.writes_per_second}/s)")
     finally:
         if ceiling is not None:
             ceiling.terminate()

@@ -6,7 +6,8 @@ Usage:
 Seeds the same world as bench/read_path.py (a reader following 100 accounts x 50 posts) on SQLite in
 a temp dir and reads each timeline sequentially through httpx's ASGI transport (no sockets, no
 concurrency): figures that stay meaningful on a loaded machine. With --profile, pyinstrument (if
-installed) prints the home read's call tree.
+installed) prints the home read's call tree. `--page-cache-seconds 0` reads without the page cache
+(api/page_cache.py); with it (the default), every read after a page's first is a hit.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ async def run(args) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="tsprofile-"))
     settings = Settings(data_dir=tmp, domain="bench.local", secret_key="bench", rate_limits_enabled=False,
-                        overload_enabled=False)
+                        overload_enabled=False, page_cache_seconds=args.page_cache_seconds)
     await asyncio.to_thread(migrate, settings.effective_database_url)
     ctx = build_context(settings)
     app = create_app(settings, run_migrations=False, context=ctx)
@@ -90,7 +91,8 @@ async def run(args) -> None:
                     assert r.status_code == 200 and len(r.json()) == 20, (name, r.status_code)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 print(f"{name:>13}: {cpu / args.requests * 1000:.2f} ms CPU and {wall / args.requests * 1000:.2f} ms wall "
-                      f"per read, {statements[0] / args.requests:.1f} SQL statements per read", flush=True)
+                      f"per read, {statements[0] / args.requests:.1f} SQL statements per read "
+                      f"(page cache: {app.state.page_cache.hits} hits so far)", flush=True)
             if args.profile:
                 from pyinstrument import Profiler
 
@@ -111,6 +113,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--echo", action="store_true", help="print the SQL of one read of each timeline")
     parser.add_argument("--only", default="home,public,list,account,notifications")
+    parser.add_argument("--page-cache-seconds", type=float, default=1.0)
     asyncio.run(run(parser.parse_args()))
 
 

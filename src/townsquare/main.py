@@ -47,6 +47,7 @@ from townsquare.web import app as web_app
 from townsquare.web import spaces as space_pages
 from townsquare.api.cors import outermost as cors_outermost
 from townsquare.api.inputguard import InputGuardMiddleware
+from townsquare.api.page_cache import PageCache, PageCacheMiddleware
 from townsquare.api.openapi import describe_parameters
 from townsquare.api.ratelimit import RateLimitMiddleware
 from townsquare.config import Settings
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await ctx.limiter.close()
             await ctx.db.health.close()
             await ctx.db.dispose()
+            page_cache.close()
 
     app = OverloadFirst(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
@@ -153,6 +155,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.state.overload = overload = Overload(settings)
     app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
     app.state.readiness_checks.extend(health.default_checks(ctx))
+    app.state.page_cache = page_cache = PageCache(ctx)
+    app.add_middleware(PageCacheMiddleware, cache=page_cache)  # innermost: a hit passes every layer above as any request
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
     app.add_middleware(StripTrailingSlash)  # the limits and the shedding see the normalised path

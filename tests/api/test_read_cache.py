@@ -1,10 +1,14 @@
-"""The rendered-status cache never shows anything stale: every change is in the very next read.
+"""Neither the rendered-status cache nor the page cache ever shows anything stale: every change is in the very next read.
 
-Each case first reads the status until the cache serves it (the hit counter proves it), then changes it
-and reads again. Entities keep their schema (assert_status) whether rendered fresh or from the cache.
+Each case first reads a URL until a cache serves it (a hit counter proves it), then changes something and
+reads again. Every case runs twice: once proving the rendered-status cache (api/page_cache off while it
+waits for the hit), once proving the page cache (whole responses, api/page_cache.py), which is on only on
+the embedded SQLite backend. Entities keep their schema (assert_status) whether rendered fresh or from a cache.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from tests.api.conftest import assert_error, ids, post
 from tests.api.mastodon_schema import assert_status
@@ -14,27 +18,42 @@ from tests.media_fixtures import png
 ADMIN_SCOPES = "read write follow admin:read admin:write"
 
 
+@pytest.fixture(params=["status", "page"])
+def server(server, request):
+    """The suite's server, told which cache its `cached` reads must be answered by."""
+    if request.param == "page" and not server.app.state.page_cache.enabled:
+        pytest.skip("the page cache is off on the scale-out backend")
+    server.cache_layer = request.param
+    return server
+
+
 def cache(server):
-    return server.ctx.status_cache
+    return server.ctx.status_cache if server.cache_layer == "status" else server.app.state.page_cache
 
 
 async def cached(server, user, url: str):
-    """Read a URL until the cache serves it: return that body.
+    """Read a URL until the cache under test serves it: return that body.
 
     A background job finishing during a read (the post's fan-out, its link card) invalidates, and a reader
     that saw an invalidation while it read does not store what it built; so settle the jobs first, and
-    allow a few reads.
+    allow a few reads. While it waits for the rendered-status cache the page cache is off (else it would
+    answer first); it is back on for the reads that follow.
     """
-    await server.settle()
-    await user.get(url)
-    for _ in range(5):
-        before = cache(server).hits
-        r = await user.get(url)
-        assert r.status_code == 200, r.text
-        if cache(server).hits > before:
-            break
+    page = server.app.state.page_cache
+    was, page.enabled = page.enabled, page.enabled and server.cache_layer == "page"
+    try:
         await server.settle()
-    assert cache(server).hits > before, f"{url} was not served from the cache"
+        await user.get(url)
+        for _ in range(5):
+            before = cache(server).hits
+            r = await user.get(url)
+            assert r.status_code == 200, r.text
+            if cache(server).hits > before:
+                break
+            await server.settle()
+        assert cache(server).hits > before, f"{url} was not served from the {server.cache_layer} cache"
+    finally:
+        page.enabled = was
     body = r.json()
     for s in body if isinstance(body, list) else [body]:
         assert_status(s)

@@ -13,6 +13,7 @@ from townsquare.api.serializers.filters import filter_result
 from townsquare.api.serializers.statuses import notification as render_notification
 from townsquare.api.serializers.statuses import status as render_status
 from townsquare.api.serializers.statuses import notification_json, status_json, statuses_json
+from townsquare.core import horizon
 from townsquare.core.clock import now
 from townsquare.domain.filters import FilterSet
 from townsquare.domain.models import Status
@@ -25,7 +26,10 @@ async def load_filter_set(conn, account_id: int | None) -> FilterSet:
     """The active filters of an account (an empty set for anonymous viewers)."""
     if account_id is None:
         return EMPTY
-    return FilterSet(account_id, await filter_store.active_for(conn, account_id), now())
+    active = await filter_store.active_for(conn, account_id)
+    for f in active:
+        horizon.note(f.expires_at)  # an expiring filter stops applying by itself
+    return FilterSet(account_id, active, now())
 
 
 async def request_filters(request: Request, conn) -> FilterSet:

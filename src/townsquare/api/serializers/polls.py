@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from townsquare.core import horizon
 from townsquare.core.clock import iso, now
 from townsquare.core.ids import render_id
 from townsquare.domain.models import Poll, Status, quote_policy
@@ -14,6 +15,8 @@ def poll(p: Poll | None) -> dict | None:
     if p is None:
         return None
     expired = p.expires_at <= now()
+    if not expired:
+        horizon.note(p.expires_at)  # `expired` (and hidden totals) change by themselves then
     show_totals = expired or not p.hide_totals
     data = {
         "id": render_id(p.id),
