@@ -13,10 +13,9 @@ import logging
 import signal
 import threading
 import time
-import types
 import weakref
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Coroutine
 
 import orjson
 from fastapi import APIRouter
@@ -437,23 +436,27 @@ def frame_text(label: tuple[str, ...], event: str, payload: str | None) -> str:
     return dump(frame)
 
 
-@types.coroutine
-def _resume(coro, waiting):
-    """The rest of a coroutine that run_eagerly started, from the future it stopped at."""
-    while True:
-        try:
-            try:
-                sent = yield waiting
-            except BaseException as exc:  # e.g. the task is cancelled: hand it on
-                waiting = coro.throw(exc)
-            else:
-                waiting = coro.send(sent)
-        except StopIteration as stop:
-            return stop.value
+class _Resumed(Coroutine):
+    """The rest of a coroutine that run_eagerly started: its first step hands the task the future it waits on."""
 
+    def __init__(self, coro, waiting) -> None:
+        self.coro, self.waiting, self.started = coro, waiting, False
 
-async def _finish(coro, waiting):
-    return await _resume(coro, waiting)
+    def send(self, value):
+        if not self.started:
+            self.started = True
+            return self.waiting
+        return self.coro.send(value)
+
+    def throw(self, *exc):  # e.g. the task is cancelled, even before its first step: the coroutine's wait gets it
+        self.started = True
+        return self.coro.throw(*exc)
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def __await__(self):
+        raise TypeError("only a task runs this")
 
 
 def run_eagerly(coro) -> asyncio.Task | None:
@@ -464,7 +467,7 @@ def run_eagerly(coro) -> asyncio.Task | None:
         waiting = coro.send(None)
     except StopIteration:
         return None
-    return asyncio.get_running_loop().create_task(_finish(coro, waiting))
+    return asyncio.get_running_loop().create_task(_Resumed(coro, waiting))
 
 
 async def _pump(session: Session, ws: WebSocket) -> None:
