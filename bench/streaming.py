@@ -4,8 +4,8 @@ Usage: .venv/bin/python bench/streaming.py [SUBSCRIBERS ...] [--client-procs N] 
                                           [--deflate] [--no-freeze]   (default: 10 100 500, 3 rounds)
 Serves the app with uvicorn on uvloop on a loopback port as `townsquare serve` does (its uvicorn options, and
 the start-up objects frozen out of the garbage collector's sight; --deflate and --no-freeze undo those), with
-SQLite in a temp dir and in-process jobs and bus. A warm-up post precedes the R measured ones. The WebSocket clients run in N other processes (default 1), so the server's CPU
-figure is its own: server_cpu_ms is this process's CPU (the server, its database threads and the one
+SQLite in a temp dir and in-process jobs and bus. A warm-up post precedes the R measured ones, one row each.
+The WebSocket clients run in N other processes (default 1), so the server's CPU figure is its own: server_cpu_ms is this process's CPU (the server, its database threads and the one
 posting client) from the post until the last client had it, and client_cpu_ms the client processes'.
 published_ms is when the fan-out job's first event reached the bus. Times count from the post's request.
 Arrival times are taken in the clients on CLOCK_MONOTONIC, which all processes share. --profile prints
