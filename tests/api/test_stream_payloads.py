@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.api.conftest import post
 from townsquare.api import stream_render, streaming
 from townsquare.domain.models import Viewer
@@ -84,3 +86,86 @@ async def test_frames_of_one_event_are_the_same_text_for_every_subscriber(server
     assert first is streaming.frame_text(label, "update", payload)  # built once, sent to each
     assert json.loads(first) == {"stream": ["user"], "event": "update", "payload": payload}
     assert json.loads(streaming.frame_text(("user",), "delete", None)) == {"stream": ["user"], "event": "delete"}
+
+
+async def user_session(server, user) -> streaming.Session:
+    session = await streaming.Session(server.ctx, await viewer_of(server, user)).open()
+    await session.add(await streaming.resolve(server.ctx, session.viewer, "user", {}))
+    return session
+
+
+async def test_a_status_checked_for_all_at_once_still_arrives_before_the_next_event(server):
+    alice, bob = await server.user("alice"), await server.user("bob")
+    await bob.post(f"/api/v1/accounts/{alice.id}/follow")
+    status = await post(alice, "first this")
+    session = await user_session(server, bob)
+    channel = next(iter(session.streams.values())).channels[0]
+    got = []
+    try:
+        # The update waits for the personaliser's batch; the delete right behind it needs no check at all.
+        await session.feed(channel, {"event": "update", "status_id": status["id"]}, lambda s, e, p: got.append((e, p)))
+        await session.feed(channel, {"event": "delete", "status_id": status["id"]}, lambda s, e, p: got.append((e, p)))
+        await session._settle()
+    finally:
+        await session.close()
+    assert [event for event, _ in got] == ["update", "delete"]
+    assert json.loads(got[0][1])["id"] == status["id"] and got[1][1] == status["id"]
+
+
+async def test_a_full_socket_holds_up_only_its_own_stream(server):
+    alice, bob, carol = [await server.user(n) for n in ("alice", "bob", "carol")]
+    for reader in (bob, carol):
+        await reader.post(f"/api/v1/accounts/{alice.id}/follow")
+    status = await post(alice, "for both")
+    stuck, got = asyncio.Event(), {"bob": [], "carol": []}
+
+    async def bob_send(event: str) -> None:  # as a WebSocket send waits while the client's socket is full
+        await stuck.wait()
+        got["bob"].append(event)
+
+    sessions = [await user_session(server, bob), await user_session(server, carol)]
+    try:
+        emits = [lambda s, e, p: bob_send(e), lambda s, e, p: got["carol"].append(e)]
+        for session, emit in zip(sessions, emits):
+            channel = next(iter(session.streams.values())).channels[0]
+            await session.feed(channel, {"event": "update", "status_id": status["id"]}, emit)
+        await sessions[1]._settle()
+        assert got == {"bob": [], "carol": ["update"]}  # carol's came from the same batch, bob's send still waits
+        stuck.set()
+        await sessions[0]._settle()
+        assert got["bob"] == ["update"]
+    finally:
+        for session in sessions:
+            await session.close()
+
+
+async def test_run_eagerly_finishes_at_once_or_hands_the_rest_to_a_task():
+    steps = []
+
+    async def quick() -> None:
+        steps.append("quick")
+
+    async def waits(gate: asyncio.Future) -> str:
+        steps.append("before")
+        try:
+            value = await gate
+        except asyncio.CancelledError:
+            steps.append("cancelled")
+            raise
+        steps.append(value)
+        return value
+
+    assert streaming.run_eagerly(quick()) is None and steps == ["quick"]
+    gate = asyncio.get_running_loop().create_future()
+    task = streaming.run_eagerly(waits(gate))
+    assert steps == ["quick", "before"] and not task.done()  # ran up to its wait without the loop
+    gate.set_result("after")
+    assert await task == "after" and steps[-1] == "after"
+    for settle in (False, True):  # cancelled before the task's first step, and while it waits
+        cancelled = streaming.run_eagerly(waits(asyncio.get_running_loop().create_future()))
+        if settle:
+            await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert steps[-2:] == ["before", "cancelled"]  # the cancellation reached the coroutine's own wait

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections import OrderedDict
 from typing import Awaitable, Callable
 
@@ -30,6 +31,7 @@ from townsquare.storage import statuses as status_store
 from townsquare.storage import stream_checks
 
 PUBLIC_STREAMS = ("public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media")
+log = logging.getLogger("townsquare.streaming")
 CACHE_SECONDS = {"update": 10.0, "conversation": 10.0, "status.update": 1.0}  # an edit may follow an edit
 
 
@@ -55,9 +57,17 @@ class SharedStatuses:
         return await asyncio.shield(hit[1])  # a subscriber leaving must not cancel the load for the others
 
 
+def _extra(ctx, key: str, make: Callable):
+    """A process-wide object of this app kept in ctx.extras, made on first use (not once per call)."""
+    found = ctx.extras.get(key)
+    if found is None:
+        found = ctx.extras[key] = make()
+    return found
+
+
 def shared_statuses(ctx) -> SharedStatuses:
     """The process-wide status cache of this app."""
-    return ctx.extras.setdefault("stream_statuses", SharedStatuses())
+    return _extra(ctx, "stream_statuses", SharedStatuses)
 
 
 async def _load(ctx, status_id: int) -> Status | None:
@@ -66,43 +76,70 @@ async def _load(ctx, status_id: int) -> Status | None:
         return None if row is None else (await status_store.hydrate(conn, [row], None))[0]
 
 
+Checked = Callable[[Status | None, object], None]  # (shared status or None, the viewer's row of checks or None)
+
+
 class Personaliser:
-    """Checks a status for every local subscriber who receives it at about the same moment, in one query."""
+    """Loads a status once and checks it for every local subscriber it reaches at about the same moment, in one query.
+
+    Each subscriber registers a callback; once the status is loaded and the one query has answered, every
+    callback is called in turn from the one task doing the work. A subscriber waits on nothing of its own.
+    """
 
     WINDOW = 0.005  # seconds to gather the subscribers one bus message reaches
     CHUNK = 5000  # viewers per query, below every driver's parameter limit
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self.pending: dict[tuple, tuple[set[int], asyncio.Future]] = {}
+        self.pending: dict[tuple, list[tuple[int, Checked]]] = {}
         self.running: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
-    async def check(self, key: tuple, s: Status, viewer_id: int):
-        """The row of checks for one viewer (None if the account is gone), batched with the others asking."""
+    def register(self, event: str, status_id: int, viewer_id: int, callback: Checked) -> None:
+        """Have callback(shared status, this viewer's row) called once the status is loaded and checked."""
+        key = (event, status_id)
         batch = self.pending.get(key)
         if batch is None:
-            future = asyncio.get_running_loop().create_future()
-            future.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody left waiting is fine
-            batch = self.pending[key] = (set(), future)
-            task = asyncio.get_running_loop().create_task(self._run(key, s))
+            batch = self.pending[key] = []
+            task = asyncio.get_running_loop().create_task(self._run(key))
             self.running.add(task)
             task.add_done_callback(self.running.discard)
-        batch[0].add(viewer_id)
-        return (await asyncio.shield(batch[1])).get(viewer_id)
+        batch.append((viewer_id, callback))
 
-    async def _run(self, key: tuple, s: Status) -> None:
-        await asyncio.sleep(self.WINDOW)
-        viewers, future = self.pending.pop(key)
+    async def check(self, event: str, status_id: int, viewer_id: int) -> tuple[Status | None, object]:
+        """(shared status, this viewer's row), batched with the others asking."""
+        future = asyncio.get_running_loop().create_future()
+
+        def done(shared, row) -> None:
+            if not future.done():
+                future.set_result((shared, row))
+
+        self.register(event, status_id, viewer_id, done)
+        return await future
+
+    async def _run(self, key: tuple) -> None:
+        event, status_id = key
+        shared, found = None, {}
         try:
-            found = {}
-            ids = sorted(viewers)
-            async with self.ctx.db.read() as conn:
-                for start in range(0, len(ids), self.CHUNK):
-                    for row in await stream_checks.subscriber_checks(conn, s, ids[start:start + self.CHUNK]):
-                        found[row.viewer] = row
-            future.set_result(found)
-        except Exception as exc:
-            future.set_exception(exc)
+            try:
+                load = asyncio.ensure_future(shared_statuses(self.ctx).get(key, CACHE_SECONDS[event], lambda: _load(self.ctx, status_id)))
+                await asyncio.sleep(self.WINDOW)  # the status loads meanwhile
+                shared = await load
+            finally:
+                waiting = self.pending.pop(key)  # whoever registers from now on starts another batch
+            if shared is not None:
+                ids = sorted({viewer for viewer, _ in waiting})
+                async with self.ctx.db.read() as conn:
+                    for start in range(0, len(ids), self.CHUNK):
+                        for row in await stream_checks.subscriber_checks(conn, shared, ids[start:start + self.CHUNK]):
+                            found[row.viewer] = row
+        except Exception:  # e.g. the database is away: this event is lost for these streams, the streams stay
+            log.exception("could not load or check status %s for its streams", status_id)
+            shared, found = None, {}
+        for viewer, callback in waiting:
+            try:
+                callback(shared, found.get(viewer))
+            except Exception:
+                log.exception("could not deliver status %s to a stream", status_id)
 
 
 def personal_flags(row, viewer_id: int, s: Status, stream: str) -> tuple[bool, bool, bool, bool] | None:
@@ -244,18 +281,46 @@ async def render(ctx, viewer: Viewer, stream: str, message: dict, filters: Filte
     if event not in CACHE_SECONDS:
         return None
     status_id = int(message["status_id"])
-    shared = await shared_statuses(ctx).get((event, status_id), CACHE_SECONDS[event], lambda: _load(ctx, status_id))
+    shared, row = await personaliser(ctx).check(event, status_id, me)
+    rendered = render_shared(ctx, me, stream, event, shared, row, filters)
+    if rendered is not OWN:
+        return rendered
+    return await render_own(ctx, viewer, stream, event, shared, row, filters)
+
+
+def personaliser(ctx) -> Personaliser:
+    """The process-wide personaliser of this app."""
+    return _extra(ctx, "stream_personaliser", lambda: Personaliser(ctx))
+
+
+OWN = "own"  # render_shared's answer when the viewer needs a render of their own
+
+
+def render_shared(ctx, viewer_id: int, stream: str, event: str, shared: Status | None, row,
+                  filters: FilterSet | None) -> tuple[str, str] | str | None:
+    """A checked status for this viewer, without waiting on anything: (event, payload) from the payloads shared
+    by every subscriber with the same flags, None to send nothing, or OWN when the viewer needs their own render
+    (their filters match it, its poll or a withheld quote)."""
     if shared is None:
         return None
-    personaliser = ctx.extras.setdefault("stream_personaliser", Personaliser(ctx))
-    flags = personal_flags(await personaliser.check((event, status_id), shared, me), me, shared, stream)
+    flags = personal_flags(row, viewer_id, shared, stream)
     if flags is None:
         return None
-    if event != "conversation" and not _own_parts(shared):
-        context = filter_context(stream)
-        if not (filters and context is not None and filters.match(shared, context)):
-            # What every subscriber with these flags gets: rendered once, the same string for all.
-            return event, ctx.extras.setdefault("stream_payloads", SharedPayloads()).get(event, shared, flags, base)
+    if event == "conversation" or _own_parts(shared):
+        return OWN
+    context = filter_context(stream)
+    if filters and context is not None and filters.match(shared, context):
+        return OWN
+    return event, _extra(ctx, "stream_payloads", SharedPayloads).get(event, shared, flags, ctx.settings.base_url)
+
+
+async def render_own(ctx, viewer: Viewer, stream: str, event: str, shared: Status | None, row,
+                     filters: FilterSet | None) -> tuple[str, str] | None:
+    """A checked status rendered for this viewer alone: their poll votes, a quote as they may see it, their filters."""
+    me, base = viewer.account.id, ctx.settings.base_url
+    flags = None if shared is None else personal_flags(row, me, shared, stream)
+    if flags is None:
+        return None
     s = with_flags(shared, flags)
     s = await _with_own_poll_and_quote(ctx, s, me)
     if s is None:

@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable, Coroutine
 
 import orjson
 from fastapi import APIRouter
@@ -24,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from townsquare.api.deps import ctx_of, get_viewer, json
 from townsquare.api.filtering import load_filter_set
-from townsquare.api.stream_render import PUBLIC_STREAMS, dump, render
+from townsquare.api.stream_render import OWN, PUBLIC_STREAMS, dump, personaliser, render, render_own, render_shared
 from townsquare.core.clock import now
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
@@ -42,6 +43,7 @@ HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS = 32  # subscriptions one WebSocket may hold at once
 FILTERS_SECONDS = 60.0
 FILTERED_EVENTS = ("update", "status.update", "notification")
+CHECKED_EVENTS = ("update", "status.update")  # delivered by the personaliser's task, checked for all subscribers at once
 KNOWN_STREAMS = frozenset({"user", "user:notification", "direct", "hashtag", "hashtag:local", "list", "space", *PUBLIC_STREAMS})
 
 
@@ -111,6 +113,9 @@ class Session:
         self.filters_expire = None  # when the first loaded filter expires (the set is loaded again then)
         self.filters_channel: str | None = None
         self.refreshing: asyncio.Task | None = None
+        self.closed = False
+        self.unsent = 0  # statuses registered with the personaliser (or being sent) and not yet handed on
+        self.settled: asyncio.Future | None = None  # set when unsent drops to 0, for whoever waits on it
 
     async def open(self) -> Session:
         """Open the bus subscription."""
@@ -125,9 +130,15 @@ class Session:
         if self.filters_channel is None:
             self.filters_channel = ev.filters_channel(self.viewer.account.id)
             await self.sub.add([self.filters_channel])
-        if self.filters is None or (self.filters_expire is not None and now() >= self.filters_expire):
+        if self._filters_now() is None:
             await self._load_filters()
-        elif time.monotonic() - self.filters_loaded > FILTERS_SECONDS and self.refreshing is None:
+        return self.filters
+
+    def _filters_now(self) -> FilterSet | None:
+        """The filters in hand if they can be used without waiting (else None: they must be loaded first)."""
+        if self.filters is None or (self.filters_expire is not None and now() >= self.filters_expire):
+            return None
+        if time.monotonic() - self.filters_loaded > FILTERS_SECONDS and self.refreshing is None:
             self.refreshing = asyncio.get_running_loop().create_task(self._refresh_filters())
         return self.filters
 
@@ -164,15 +175,32 @@ class Session:
         if stream is not None:
             await self.sub.remove(set(stream.channels) - self._channels())
 
-    async def outgoing(self, channel: str, message: dict) -> list[tuple[Stream, str, str | None]]:
-        """Everything one bus message becomes for this client, one entry per stream it reaches."""
-        out = []
+    async def feed(self, channel: str, message: dict, emit: Callable) -> None:
+        """Hand everything one bus message becomes for this client to emit(stream, event, payload), in order.
+
+        emit may return a coroutine (a send), which is run at once. A status (update, status.update) is only
+        registered here: the personaliser's task checks it for every subscriber at once and calls emit for
+        this one, so no task of the subscriber waits on the check. The next message is not handled until
+        those are handed on, so a client receives its events in the order they were published.
+        """
+        await self._settle()
         if channel == self.filters_channel:
             self.filters = None  # loaded again before the next status is judged
-            return out
+            return
+        event = message.get("event")
         for stream in [s for s in self.streams.values() if channel in s.channels]:
+            if stream.name != "space" and event in CHECKED_EVENTS:
+                try:
+                    status_id = int(message["status_id"])
+                except (KeyError, ValueError, TypeError):
+                    log.warning("malformed bus message on %s: %r", channel, message)
+                    continue
+                self._hold()
+                personaliser(self.ctx).register(event, status_id, self.viewer.account.id,
+                                                functools.partial(self._checked, stream, event, emit))
+                continue
             try:
-                filters = await self._filters() if message.get("event") in FILTERED_EVENTS else None
+                filters = await self._filters() if event in FILTERED_EVENTS else None
                 rendered = await render(self.ctx, self.viewer, stream.name, message, filters)
             except (KeyError, ValueError, TypeError):
                 log.warning("malformed bus message on %s: %r", channel, message)
@@ -181,11 +209,78 @@ class Session:
                 log.exception("could not render %r for a stream", message)
                 continue
             if rendered is not None:
-                out.append((stream, *rendered))
+                self._emit(emit, stream, *rendered)
+
+    def _checked(self, stream: Stream, event: str, emit: Callable, shared, row) -> None:
+        """Called by the personaliser's task with the status and this viewer's checks: send from the shared payload."""
+        try:
+            if self.closed:
+                return
+            filters = self._filters_now()
+            rendered = OWN if filters is None else render_shared(self.ctx, self.viewer.account.id, stream.name, event,
+                                                                   shared, row, filters)
+            if rendered is OWN:  # a render of this viewer's own (and maybe their filters loaded): in a task
+                self._hold()
+                task = asyncio.get_running_loop().create_task(self._own(stream, event, emit, shared, row))
+                task.add_done_callback(self._finished)
+            elif rendered is not None:
+                self._emit(emit, stream, *rendered)
+        finally:
+            self._release()
+
+    async def _own(self, stream: Stream, event: str, emit: Callable, shared, row) -> None:
+        try:
+            filters = await self._filters()
+            rendered = await render_own(self.ctx, self.viewer, stream.name, event, shared, row, filters)
+        except Exception:  # e.g. the database is away: lose this event, keep the stream
+            log.exception("could not render %s for a stream", event)
+            return
+        if rendered is not None and not self.closed:
+            self._emit(emit, stream, *rendered)
+
+    def _emit(self, emit: Callable, stream: Stream, event: str, payload: str | None) -> None:
+        try:
+            sending = emit(stream, event, payload)
+            task = None if sending is None else run_eagerly(sending)
+        except Exception as exc:  # the client has gone: its connection's own loop ends the session
+            log.debug("could not send to a stream: %r", exc)
+            return
+        if task is not None:  # the client's socket is full: the send waits in a task of its own
+            self._hold()
+            task.add_done_callback(self._finished)
+
+    def _hold(self) -> None:
+        self.unsent += 1
+
+    def _release(self) -> None:
+        self.unsent -= 1
+        if not self.unsent and self.settled is not None:
+            if not self.settled.done():
+                self.settled.set_result(None)
+            self.settled = None
+
+    def _finished(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("could not send to a stream: %r", task.exception())
+        self._release()
+
+    async def _settle(self) -> None:
+        """Wait until everything of earlier messages has been handed on."""
+        while self.unsent:
+            if self.settled is None:
+                self.settled = asyncio.get_running_loop().create_future()
+            await self.settled
+
+    async def outgoing(self, channel: str, message: dict) -> list[tuple[Stream, str, str | None]]:
+        """Everything one bus message becomes for this client, one entry per stream it reaches."""
+        out: list[tuple[Stream, str, str | None]] = []
+        await self.feed(channel, message, lambda stream, event, payload: out.append((stream, event, payload)))
+        await self._settle()
         return out
 
     async def close(self) -> None:
         """Drop the bus subscription."""
+        self.closed = True
         if self.refreshing is not None:
             self.refreshing.cancel()
         if self.sub is not None:
@@ -341,10 +436,46 @@ def frame_text(label: tuple[str, ...], event: str, payload: str | None) -> str:
     return dump(frame)
 
 
+class _Resumed(Coroutine):
+    """The rest of a coroutine that run_eagerly started: its first step hands the task the future it waits on."""
+
+    def __init__(self, coro, waiting) -> None:
+        self.coro, self.waiting, self.started = coro, waiting, False
+
+    def send(self, value):
+        if not self.started:
+            self.started = True
+            return self.waiting
+        return self.coro.send(value)
+
+    def throw(self, *exc):  # e.g. the task is cancelled, even before its first step: the coroutine's wait gets it
+        self.started = True
+        return self.coro.throw(*exc)
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def __await__(self):
+        raise TypeError("only a task runs this")
+
+
+def run_eagerly(coro) -> asyncio.Task | None:
+    """Run a coroutine at once, up to its first wait (as Python 3.12's eager tasks do): None when it finished
+    without waiting, else a task that finishes it. A WebSocket send waits only while the client's socket is
+    full, so a status reaches a thousand subscribers with no task (and no trip through the loop) each."""
+    try:
+        waiting = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_Resumed(coro, waiting))
+
+
 async def _pump(session: Session, ws: WebSocket) -> None:
+    def emit(stream: Stream, event: str, payload: str | None):
+        return ws.send_text(frame_text(stream.label, event, payload))
+
     async for channel, message in session.sub:
-        for stream, event, payload in await session.outgoing(channel, message):
-            await ws.send_text(frame_text(stream.label, event, payload))
+        await session.feed(channel, message, emit)
 
 
 @router.websocket("/api/v1/streaming")
