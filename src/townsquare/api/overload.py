@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from townsquare.api.cors import EXPOSE_HEADERS, is_cors_path, new_request_id
 from townsquare.api.metrics import Metrics
-from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, TICKET, classify
+from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, LOW, SHARES, TICKET, classify
 from townsquare.overload.limiter import GradientLimiter
 from townsquare.overload.waiting import HOLDER, BadToken, WaitingRoom
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
 
 TOKEN_HEADER = b"townsquare-queue-token"
 SPARE_SHARE = 0.5  # below half the limit a newcomer is let in even while others wait (they are away till their retry)
+UNKNOWN_ROOM_SHARE = SHARES[LOW]  # a join to a room not known here is looked up only below this share of the limit
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
@@ -185,8 +186,11 @@ class OverloadMiddleware:
         # A room with a line here existed a moment ago: keep its line while its cached copy is re-read.
         known = room is not None and room.state != "ended" if found else space_id in self.waiting.rooms
         if not known:
-            if has_room:  # an unknown or uncached room: the app answers (and caches) it
-                self.limiter.try_acquire(SHARES[LISTEN])
+            # A room this process has no line for and no cached copy of: finding out costs a database read and
+            # the whole stack (about 80% of a join), and a flood of made-up room ids would take the joins' place.
+            # So it is looked up only while the process is far from full (the share search gets); past that it is
+            # shed (a real room's first joiners come back after Retry-After; one look-up caches it for everyone).
+            if self.limiter.try_acquire(UNKNOWN_ROOM_SHARE):
                 return False
             await self._shed(send, LISTEN, "/api/")
             return True
