@@ -169,7 +169,7 @@ class OverloadMiddleware:
     async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
         """Admit a join (counted in the limiter) or answer it here; True when answered."""
         token = _token(scope)
-        arrival = None
+        arrival = nonce = mark = None
         if token:
             try:
                 kind, arrival = self.waiting.verify(space_id, token)
@@ -181,6 +181,10 @@ class OverloadMiddleware:
                 self.limiter.try_acquire(critical=True)
                 extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
                 return False
+            # A waiting client is answered with the very token it sent (same nonce, same holder's mark): nginx's
+            # per-token retry limit is keyed by it, and a new token on every answer would reset that limit.
+            parts = token.split(".")
+            nonce, mark = parts[2], (parts[4] if len(parts) == 5 else None)
         found, room = self.ctx.spaces.cached(space_id)
         has_room = self.limiter.has_room(SHARES[LISTEN])
         # A room with a line here existed a moment ago: keep its line while its cached copy is re-read.
@@ -194,10 +198,13 @@ class OverloadMiddleware:
                 return False
             await self._shed(send, LISTEN, "/api/")
             return True
-        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
+        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE),
+                                       nonce=nonce)
         if decision.admit:
             self.limiter.try_acquire(critical=True)  # the room said yes: count it in
             extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
             return False
+        if mark is not None:
+            decision.token = f"{decision.token}.{mark}"
         await self._wait_answer(send, space_id, decision)
         return True
