@@ -399,7 +399,7 @@ async def _generator(cfg: dict) -> dict:
                 status, h, _, took, written = await pool.request(data)
             except ConnectionError:
                 st["conn_errors"] += 1
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.25)
                 continue
             st["requests"] += 1
             p = phase(written)
@@ -731,7 +731,22 @@ async def conduct(cfg: dict, host_token: str, speaker_token: str, speaker_id: st
             await asyncio.sleep(max(0.0, start + at - time.time()))
             stats["server_cpu_at"].append(cpu_seconds(cfg["server_pid"]))
 
-    sampler = asyncio.ensure_future(sample_cpu())
+    async def sample_limiter() -> None:  # the app's limit, work in flight and baseline, 4 times a second (/metrics)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg['app_port']}", timeout=5) as direct:
+            while time.time() < start + cfg["bounds"][-1]:
+                try:
+                    text = (await direct.get("/metrics")).text
+                    found = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                             if line.startswith(("townsquare_concurrency_limit ", "townsquare_requests_in_flight ",
+                                                 "townsquare_min_rtt_seconds "))}
+                    stats["limiter"].append((time.time() - start, found.get("townsquare_concurrency_limit"),
+                                             found.get("townsquare_requests_in_flight"),
+                                             found.get("townsquare_min_rtt_seconds")))
+                except (httpx.HTTPError, ValueError, IndexError):
+                    pass
+                await asyncio.sleep(0.25)
+
+    sampler = asyncio.ensure_future(asyncio.gather(sample_cpu(), sample_limiter()))
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"},
                                  timeout=30) as api:
         await asyncio.sleep(max(0.0, start + cfg["t0"] - time.time()))
@@ -857,7 +872,7 @@ def main() -> None:
                "ignorer_interval": tuple(float(x) for x in args.ignorer_interval.split(",")),
                "slow_clients": 50 // args.processes, "listeners": args.listeners // args.processes,
                "shares": args.processes, "pin": load_cpus, "server_cpus": server_cpus, "server_pid": server.pid,
-               "bounds": [0.0, t0, t0 + s, t0 + 11 * s, t0 + 21 * s], "c_cpu": c_cpu}
+               "bounds": [0.0, t0, t0 + s, t0 + 11 * s, t0 + 21 * s], "c_cpu": c_cpu, "app_port": app_port}
         log = tmp / "access.log"
         queue: multiprocessing.Queue = multiprocessing.Queue()
         workers = [multiprocessing.Process(target=generator_process, args=(dict(cfg, share=i), queue))
@@ -865,7 +880,7 @@ def main() -> None:
         for w in workers:
             w.start()
         host_stats = {"speakers": {"sent": 0, "due": 0, "closed_clean": 0, "errors": []}, "control": {"codes": {}, "lat": []},
-                      "server_cpu_at": []}
+                      "server_cpu_at": [], "limiter": []}
         cpu_server, cpu_nginx = cpu_seconds(server.pid), cpu_seconds(proxy.pid, children=True)
         wall = time.time()
         asyncio.run(conduct(cfg, host_token, speaker_token, speaker_id, host_stats))
@@ -1046,8 +1061,11 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
         a, b = bounds[i]
         used = cpu_at[i + 1] - cpu_at[i] if len(cpu_at) > i + 1 else float("nan")
         reached = cfg.get("app_requests", [{}] * len(PHASES))[i]
+        seen = [x for x in host["limiter"] if a <= x[0] < b and x[1] is not None]
+        limiter = (f"limit {sum(x[1] for x in seen) / len(seen):.0f}, in flight {sum(x[2] for x in seen) / len(seen):.0f}, "
+                   f"min RTT {sum(x[3] for x in seen) / len(seen) * 1000:.1f} ms ({len(seen)} samples)" if seen else "no sample")
         print(f"  {name}: {used / (b - a):.2f} core, {goodput(a, b) * (b - a) / used if used else float('nan'):,.0f} joins per "
-              f"CPU-s; {sum(reached.values()) / (b - a):,.0f}/s reached the app: "
+              f"CPU-s; limiter: {limiter}; {sum(reached.values()) / (b - a):,.0f}/s reached the app: "
               + ", ".join(f"{k} {v / (b - a):,.0f}/s" for k, v in sorted(reached.items(), key=lambda kv: -kv[1])))
     print()
     print("junk answers (and legit failures):", ", ".join(f"{k}: {v:,}" for k, v in sorted(junk_codes.items())))
