@@ -10,6 +10,7 @@ from sqlalchemy import event
 from tests.api.conftest import assert_error
 from tests.api.test_health import _samples
 from tests.api.test_spaces import live_space, make_space
+from townsquare.spaces.reactions import TokenBucket
 
 
 class Statements:
@@ -117,3 +118,21 @@ async def test_a_ticket_gives_every_holder_the_same_place_and_costs_no_database_
     limiter.inflight = 0
     admitted = await server.http.post(join, headers={"Townsquare-Queue-Token": f"{token}.0bbd5da3"})
     assert admitted.status_code == 200 and admitted.json()["state"] == "live"
+
+
+async def test_rooms_never_seen_here_are_looked_up_a_few_a_second_at_most(server):
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    join = f"/api/v1/spaces/{sid}/join"
+    assert (await server.http.post(join)).status_code == 200  # a room joined once is known here from then on
+    gate = server.app.overload_gate
+    gate.lookups = TokenBucket(0.001, 3)  # a budget of three look-ups, refilled too slowly to matter here
+    codes = [(await server.http.post(f"/api/v1/spaces/{1234567 + i}/join")).status_code for i in range(3)]
+    assert codes == [404, 404, 404]  # looked up (and not found)
+    with Statements(server) as sql:
+        flood = [await server.http.post(f"/api/v1/spaces/{7654321 + i}/join") for i in range(5)]
+    assert sql == []  # past the budget: shed before any database work
+    for r in flood:
+        assert_error(r, 503)
+        assert 1 <= int(r.headers["retry-after"]) <= 3
+    assert (await server.http.post(join)).status_code == 200  # the known room is not held back by the flood
