@@ -36,7 +36,7 @@ UNKNOWN_ROOM_SHARE = SHARES[LOW]  # a join to a room not known here is looked up
 # stack, and under a flood of made-up room ids the share alone let through 100/s, a third of the server's CPU
 # in the night bench's T0 second. A room joined once is known here from then on (its line), so only rooms this
 # process has never seen count against it.
-UNKNOWN_ROOM_LOOKUPS = 20.0
+UNKNOWN_ROOM_LOOKUPS = 5.0
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
