@@ -656,6 +656,8 @@ def shed_cost() -> dict:
             sid = await service.create(conn, host.id, "Cost", None, False)
             await service.start(conn, sid, host.id)
         overload = app.state.overload
+        from townsquare.spaces.reactions import TokenBucket
+        app.overload_gate.lookups = TokenBucket(0)  # unlimited: measure the look-up itself, not its budget's 503
         join = f"/api/v1/spaces/{sid}/join"
         assert await call("POST", join) == 200
         figures = {}
@@ -852,7 +854,7 @@ def main() -> None:
             print("calibrating C through nginx (open-loop joins, 3 s per step) ...", flush=True)
             calib = api.post("/api/v1/spaces", data={"title": "Calibration"}).json()["id"]
             api.post(f"/api/v1/spaces/{calib}/start").raise_for_status()
-            c, rate, steps = 0.0, 100.0, []
+            c, rate, steps, retried = 0.0, 100.0, [], set()
             while rate < 20000:
                 cpu0 = cpu_seconds(server.pid)
                 step = open_loop(proxy_port, f"/api/v1/spaces/{calib}/join", rate, 3.0, args.processes, load_cpus)
@@ -863,6 +865,10 @@ def main() -> None:
                       f"({step['server_cpu'] / max(1, rate * 3) * 1e6:.0f} us per join), generator {step['cpu']:.1f} s",
                       flush=True)
                 if step["p99"] >= 0.1 or step["ok_share"] < 0.99 or step["achieved"] < 0.9 * rate:
+                    if rate not in retried:  # on a shared box one spike ends a step: try each rate twice
+                        retried.add(rate)
+                        time.sleep(1.0)
+                        continue
                     break
                 c, c_cpu = rate, step["server_cpu"] / max(1, rate * 3)
                 rate *= 1.4
