@@ -20,7 +20,9 @@ past that it is pipelined), never queued behind other clients; junk is written i
 junk connection every 2 ms and its answers are only counted (status and length parsed, no future per
 request). Clients ignoring Retry-After retry every --ignorer-interval seconds (0.5-1.5 s: nginx answers those
 retries itself, the app sees each token at most once per 2 s either way; 0.05,0.2 is the older, harsher
-setting, whose retries alone outgrow the generator's core at full scale). The table prints, per phase, planned
+setting, whose retries alone outgrow the generator's core at full scale). The generator processes run at nice 5:
+on their shared core nginx (measured) and the host's client come first, and a short core shows as the generator
+running late, not as slow host controls. The table prints, per phase, planned
 vs offered first tries and junk, how late the first tries left, the retries, and what reached the app.
 
 Placement (a fairer measurement, not a weaker night): on a box with two or more cores the server is pinned to
