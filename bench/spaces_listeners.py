@@ -117,7 +117,7 @@ def run_clients(kind: str, port: int, path: str, count: int, seconds: float, pro
     return {k: sum(r[k] for r in results) for k in results[0]}
 
 
-def nginx_config(tmp: Path, app_port: int, port: int) -> Path:
+def nginx_config(tmp: Path, app_port: int, port: int, worker_connections: int = 8192) -> Path:
     """Write an nginx.conf that includes deploy/nginx-spaces.conf with loopback ports and a temp cache."""
     shipped = (ROOT / "deploy" / "nginx-spaces.conf").read_text()
     shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
@@ -130,7 +130,7 @@ worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
-events {{ worker_connections 8192; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     log_format upstream '$upstream_addr $upstream_cache_status $uri $status $upstream_status $msec';
     access_log {tmp}/access.log upstream;

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from tests.api.conftest import assert_error
 from tests.api.test_health import _samples
 from tests.api.test_spaces import live_space, make_space
+from townsquare.spaces.reactions import TokenBucket
 
 
 class Statements:
@@ -77,7 +78,8 @@ async def test_joins_past_the_limit_wait_in_line_and_keep_their_place(server):
     for _ in range(3):  # retrying early keeps the place (the same arrival), never a better one
         again = await server.http.post(join, headers={"Townsquare-Queue-Token": token})
         assert again.status_code == 429 and again.json()["position"] == 1
-        assert again.json()["queue_token"].split(".")[1] == token.split(".")[1]
+        # the very same token back (nginx's per-token retry limit is keyed by it: a new one would reset it)
+        assert again.json()["queue_token"] == again.headers["townsquare-queue-token"] == token
     assert_error(await server.http.post(join, headers={"Townsquare-Queue-Token": token[:-2] + "xx"}), 400)
     assert_error(await server.http.post(join + "?queue_token=w.1.abc.def"), 400)
     limiter.inflight = 0  # room again: the line moves, oldest first
@@ -112,6 +114,25 @@ async def test_a_ticket_gives_every_holder_the_same_place_and_costs_no_database_
     for mark in ("holder", "0bbd5da3f818e0656a751fde078892a5"):  # two holders of the same ticket
         again = await server.http.post(join, headers={"Townsquare-Queue-Token": f"{token}.{mark}"})
         assert again.status_code == 429 and again.json()["queue_token"].split(".")[1] == token.split(".")[1]
+        assert again.headers["townsquare-queue-token"] == f"{token}.{mark}"  # each holder keeps its own mark
     limiter.inflight = 0
     admitted = await server.http.post(join, headers={"Townsquare-Queue-Token": f"{token}.0bbd5da3"})
     assert admitted.status_code == 200 and admitted.json()["state"] == "live"
+
+
+async def test_rooms_never_seen_here_are_looked_up_a_few_a_second_at_most(server):
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    join = f"/api/v1/spaces/{sid}/join"
+    assert (await server.http.post(join)).status_code == 200  # a room joined once is known here from then on
+    gate = server.app.overload_gate
+    gate.lookups = TokenBucket(0.001, 3)  # a budget of three look-ups, refilled too slowly to matter here
+    codes = [(await server.http.post(f"/api/v1/spaces/{1234567 + i}/join")).status_code for i in range(3)]
+    assert codes == [404, 404, 404]  # looked up (and not found)
+    with Statements(server) as sql:
+        flood = [await server.http.post(f"/api/v1/spaces/{7654321 + i}/join") for i in range(5)]
+    assert sql == []  # past the budget: shed before any database work
+    for r in flood:
+        assert_error(r, 503)
+        assert 1 <= int(r.headers["retry-after"]) <= 3
+    assert (await server.http.post(join)).status_code == 200  # the known room is not held back by the flood

@@ -75,12 +75,23 @@ def test_the_baseline_is_measured_again_at_minimum_concurrency():
     limiter = GradientLimiter(initial=32, min_limit=8, recalc_every=5.0, clock=clock, rng=random.Random(1))
     drive(limiter, clock, 0.002, 2)
     assert limiter.min_rtt == pytest.approx(0.002)
-    limits = []
+    limits, baselines = [], []
     for _ in range(60):  # a slower machine, past the recalculation time...
         drive(limiter, clock, 0.003, 1)
         limits.append(limiter.effective_limit())
-    assert limiter.min_rtt == pytest.approx(0.003)  # ...the baseline follows it
+        baselines.append(limiter.min_rtt)
     assert 8 in limits and max(limits) > 8  # measured for a window at the minimum, then back to the limit
+    # ...the baseline follows it, rising by a quarter per re-measurement at most (a saturated process's
+    # re-measurement holds the queue it follows: it must not let the limit run away)
+    assert pytest.approx(0.0025) in baselines and max(baselines) <= 0.0025 + 1e-12
+    for _ in range(60):
+        drive(limiter, clock, 0.003, 1)
+    assert limiter.min_rtt == pytest.approx(0.003)
+    drive(limiter, clock, 0.100, 60)  # re-measured while everything queues: the limit is not let loose
+    assert limiter.min_rtt < 0.003 * 1.25 ** 2 + 1e-9 and limiter.limit == limiter.min_limit
+    for _ in range(60):  # a faster machine again: a lower baseline is taken at once
+        drive(limiter, clock, 0.001, 1)
+    assert limiter.min_rtt == pytest.approx(0.001)
 
 
 def test_classes_are_shed_lowest_first_and_critical_never():

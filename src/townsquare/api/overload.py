@@ -21,15 +21,22 @@ from fastapi import FastAPI
 
 from townsquare.api.cors import EXPOSE_HEADERS, is_cors_path, new_request_id
 from townsquare.api.metrics import Metrics
-from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, SHARES, TICKET, classify
+from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, LOW, SHARES, TICKET, classify
 from townsquare.overload.limiter import GradientLimiter
 from townsquare.overload.waiting import HOLDER, BadToken, WaitingRoom
+from townsquare.spaces.reactions import TokenBucket
 
 if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
     from townsquare.wiring import AppContext
 
 TOKEN_HEADER = b"townsquare-queue-token"
 SPARE_SHARE = 0.5  # below half the limit a newcomer is let in even while others wait (they are away till their retry)
+UNKNOWN_ROOM_SHARE = SHARES[LOW]  # a join to a room not known here is looked up only below this share of the limit
+# ...and no more than this many such look-ups a second (burst twice that): each is a database read and the whole
+# stack, and under a flood of made-up room ids the share alone let through 100/s, a third of the server's CPU
+# in the night bench's T0 second. A room joined once is known here from then on (its line), so only rooms this
+# process has never seen count against it.
+UNKNOWN_ROOM_LOOKUPS = 5.0
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
@@ -97,6 +104,7 @@ class OverloadMiddleware:
         self.app, self.ctx, self.overload = app, ctx, overload
         self.limiter, self.waiting, self.metrics = overload.limiter, overload.waiting, overload.metrics
         self._shed_counters: dict = {}  # label children bound once: labels() on every shed costs more than the rest
+        self.lookups = TokenBucket(UNKNOWN_ROOM_LOOKUPS, 2 * UNKNOWN_ROOM_LOOKUPS)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.overload.enabled:
@@ -168,7 +176,7 @@ class OverloadMiddleware:
     async def _admit_join(self, scope, send, space_id: int, extra: list) -> bool:
         """Admit a join (counted in the limiter) or answer it here; True when answered."""
         token = _token(scope)
-        arrival = None
+        arrival = nonce = mark = None
         if token:
             try:
                 kind, arrival = self.waiting.verify(space_id, token)
@@ -180,20 +188,31 @@ class OverloadMiddleware:
                 self.limiter.try_acquire(critical=True)
                 extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
                 return False
+            # A waiting client is answered with the very token it sent (same nonce, same holder's mark): nginx's
+            # per-token retry limit is keyed by it, and a new token on every answer would reset that limit.
+            parts = token.split(".")
+            nonce, mark = parts[2], (parts[4] if len(parts) == 5 else None)
         found, room = self.ctx.spaces.cached(space_id)
         has_room = self.limiter.has_room(SHARES[LISTEN])
         # A room with a line here existed a moment ago: keep its line while its cached copy is re-read.
         known = room is not None and room.state != "ended" if found else space_id in self.waiting.rooms
         if not known:
-            if has_room:  # an unknown or uncached room: the app answers (and caches) it
-                self.limiter.try_acquire(SHARES[LISTEN])
+            # A room this process has no line for and no cached copy of: finding out costs a database read and
+            # the whole stack (about 80% of a join), and a flood of made-up room ids would take the joins' place.
+            # So it is looked up only while the process is far from full (the share search gets); past that it is
+            # shed (a real room's first joiners come back after Retry-After; one look-up caches it for everyone).
+            if self.limiter.has_room(UNKNOWN_ROOM_SHARE) and self.lookups.allow():
+                self.limiter.try_acquire(UNKNOWN_ROOM_SHARE)
                 return False
             await self._shed(send, LISTEN, "/api/")
             return True
-        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE))
+        decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE),
+                                       nonce=nonce)
         if decision.admit:
             self.limiter.try_acquire(critical=True)  # the room said yes: count it in
             extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
             return False
+        if mark is not None:
+            decision.token = f"{decision.token}.{mark}"
         await self._wait_answer(send, space_id, decision)
         return True

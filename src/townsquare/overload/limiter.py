@@ -2,7 +2,9 @@
 
 The limit L is the number of requests the process works on at once. Every window the p90 latency of the
 requests that finished is compared with the baseline min RTT (measured now and then at minimum
-concurrency, as Envoy does): gradient = (min_rtt * (1 + buffer)) / p90, clamped to [0.5, 2], and
+concurrency, as Envoy does; in one event loop even that window still holds the tail of the queue it
+follows, so a re-measured baseline may rise by at most `max_rise` at a time, while a lower one is taken at
+once): gradient = (min_rtt * (1 + buffer)) / p90, clamped to [0.5, 2], and
 L <- gradient * L + sqrt(L). Latency near the baseline grows L by about sqrt(L) per window; queueing
 (latency far above it) halves it at most per window. Lower classes only get a share of L, so as the
 work in flight rises they are shed first, while the critical class is never refused.
@@ -21,11 +23,11 @@ class GradientLimiter:
 
     def __init__(self, initial: float = 64, min_limit: float = 32, max_limit: float = 2000, window: float = 0.1,
                  min_samples: int = 8, buffer: float = 0.25, recalc_every: float = 10.0, min_rtt_floor: float = 0.0005,
-                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
+                 max_rise: float = 1.25, clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
         self.limit = float(initial)
         self.min_limit, self.max_limit = float(min_limit), float(max_limit)
         self.window, self.min_samples, self.buffer = window, min_samples, buffer
-        self.recalc_every, self.min_rtt_floor = recalc_every, min_rtt_floor
+        self.recalc_every, self.min_rtt_floor, self.max_rise = recalc_every, min_rtt_floor, max_rise
         self.clock, self.rng = clock, rng or random.Random()
         self.inflight = 0
         self.min_rtt: float | None = None
@@ -66,8 +68,13 @@ class GradientLimiter:
         self._window_end = now + self.window
         p90 = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
         self.last_p90 = p90
-        if self._measuring:  # at minimum concurrency the latency is the work itself, not queueing
-            self.min_rtt = max(self.min_rtt_floor, samples[len(samples) // 2])
+        if self._measuring:  # at minimum concurrency the latency is the work itself, not queueing...
+            measured = max(self.min_rtt_floor, samples[len(samples) // 2])
+            # ...except for what was queued before the window: measured in a saturated process (the night bench
+            # saw 0.8 ms become 103 ms in one re-measurement), the baseline would let the limit grow to its
+            # maximum and shedding stop. So it rises by max_rise per re-measurement at most: a machine that
+            # really got slower is followed within a few of them.
+            self.min_rtt = measured if self.min_rtt is None else min(measured, self.min_rtt * self.max_rise)
             self._measuring = False
             self.limit = self._held_limit
             self._next_recalc = now + self.recalc_every * (0.9 + 0.2 * self.rng.random())

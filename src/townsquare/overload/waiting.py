@@ -116,7 +116,7 @@ class WaitingRoom:
     def issue(self, space_id: int, arrival: float, nonce: str | None = None, kind: str = "w") -> str:
         """Sign a token for this room: kind "w" carries a first arrival, "a" an admission."""
         nonce = nonce if nonce and len(nonce) <= 64 and nonce.isalnum() else secrets.token_hex(6)
-        return self._sign(kind, space_id, int(arrival * 1000), nonce)
+        return self._sign(kind, space_id, round(arrival * 1000), nonce)  # round: a verified arrival signs back the same
 
     def verify(self, space_id: int, token: str) -> tuple[str, float]:
         """Return (kind, time) of a genuine, unexpired token for this room, or raise BadToken."""

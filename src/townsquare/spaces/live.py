@@ -87,8 +87,10 @@ class LiveRooms:
             space = await store.load(conn, space_id)
         if self._generation.get(space_id, 0) != generation:
             return space  # changed while we read: do not cache what may be from before the change
-        if len(self._rooms) > 10_000:
-            self._rooms.clear()
+        if len(self._rooms) > 10_000:  # made-up room ids (a flood) fill it: drop those first, the real rooms stay
+            self._rooms = {k: v for k, v in self._rooms.items() if v[1] is not None}
+            if len(self._rooms) > 5_000:
+                self._rooms.clear()
         ttl = ROOM_CACHE_SECONDS
         if space is not None and space.state == "scheduled" and (
                 space.scheduled_at is None or space.scheduled_at <= now() + timedelta(seconds=5)):
