@@ -84,6 +84,39 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return total
 
 
+def cap_cpu(pid: int, cores: float) -> Path:
+    """Hold a process (and what it starts later) to `cores` of CPU time with a CPU cgroup (v2 or v1).
+
+    The period is 10 ms, so a capped server is held back for at most a few ms at a time, not 100 ms as with
+    the default period. Returns the group's folder, for uncap()."""
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    group = (Path("/sys/fs/cgroup") if v2 else Path("/sys/fs/cgroup/cpu")) / f"townsquare-night-{os.getpid()}"
+    group.mkdir()
+    period = 10_000
+    if v2:
+        (group / "cpu.max").write_text(f"{int(cores * period)} {period}")
+    else:
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+    (group / "cgroup.procs").write_text(str(pid))
+    return group
+
+
+def uncap(group: Path | None) -> None:
+    """Remove a group of cap_cpu() once its processes have ended (moving any left back to the parent)."""
+    if group is None:
+        return
+    for pid in (group / "cgroup.procs").read_text().split():
+        try:
+            (group.parent / "cgroup.procs").write_text(pid)
+        except OSError:
+            pass
+    try:
+        group.rmdir()
+    except OSError as exc:
+        print(f"could not remove {group}: {exc}", file=sys.stderr)
+
+
 def pin(cpus) -> None:
     """Run this process on these CPUs only (None: anywhere)."""
     if cpus:
@@ -807,12 +840,17 @@ def main() -> None:
                         help="seconds between the retries of a client ignoring Retry-After, low,high (the app's is 2-20 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (nginx's log, the server's log)")
     parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the server, nginx and the generator")
+    parser.add_argument("--server-cores", type=float, default=None,
+                        help="hold the server to this much CPU (a CPU cgroup, e.g. 0.35) on its pinned core, and let nginx "
+                             "and the generator use every core: a smaller server, so this box can offer it the full night")
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     # The server on one core, nginx and the generator on the other(s), in the calibration and the night alike:
     # C and the night's goodput are then measured under the same conditions, and the generator offering 10 C
     # cannot take the server's core from it.
     server_cpus, load_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) >= 2 and not args.no_pin else (None, None)
+    if args.server_cores and server_cpus:
+        load_cpus = set(cpus)  # the server cannot take more than its cap; the rest of its core is the world's
     pin(load_cpus)
     s = args.scale
     t0, junk_from = 30.0 * s, 20.0 * s
@@ -831,7 +869,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
     env.update(TOWNSQUARE_DOMAIN=f"127.0.0.1:{proxy_port}", TOWNSQUARE_DATA_DIR=str(tmp / "data"),
                TOWNSQUARE_SECRET_KEY="night bench", TOWNSQUARE_RATE_LIMITS_ENABLED="false")
-    server = proxy = None
+    server = proxy = group = None
     try:
         for name in ("nighthost", "nightspeaker"):
             cli(env, "accounts", "create", name, "--email", f"{name}@example.org", "--password", "bench pass 123")
@@ -839,6 +877,8 @@ def main() -> None:
         server = subprocess.Popen([str(BIN / "townsquare"), "serve", "--port", str(app_port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"),
                                   preexec_fn=(lambda: pin(server_cpus)) if server_cpus else None)
+        if args.server_cores:
+            group = cap_cpu(server.pid, args.server_cores)
         proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port, worker_connections=16000))])  # on load_cpus, as this process is
         api = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", headers={"Authorization": f"Bearer {host_token}"},
                            timeout=30)
@@ -920,6 +960,7 @@ def main() -> None:
             if process is not None:
                 process.terminate()
                 process.wait(timeout=20)
+        uncap(group)
 
     report(args, c, cost, cfg, results, host_stats, origin, playlist, metrics, cpu_server, cpu_nginx)
     if args.keep:
@@ -1050,6 +1091,8 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
     print()
     placed = (f"server pinned to CPU {sorted(cfg['server_cpus'])}, nginx + generator to {sorted(cfg['pin'])}"
               if cfg.get("server_cpus") else "not pinned")
+    if args.server_cores:
+        placed += f"; the server held to {args.server_cores:g} core (CPU cgroup)"
     print(f"The night: T0 = {t0:.0f} s, scale {s:g}, {cfg['listeners'] * cfg['shares']} HLS listeners, "
           f"{cfg['shares']} generator processes on this machine's {os.cpu_count()} cores ({placed}); "
           f"load average {os.getloadavg()[0]:.1f} at the end; clients ignoring Retry-After retry every "

@@ -35,31 +35,35 @@ return 1
 
 # The same effect as ADD_SCRIPT for many feeds in one call, in fewer commands per feed: ZADD NX answers
 # "already shown?" and records the target at once, and a rank range ending at -(limit+1) trims to the
-# newest `limit` (an empty range, so nothing, while the feed is shorter). The feed names come as one space-separated
+# newest `limit` (an empty range, so nothing, while the feed is shorter). The `:t` set grows one for one with
+# the feed, so it can only outgrow its bound (2 x limit) once the feed overflows: it is trimmed only then,
+# which saves a command per feed for every feed not yet full. The feed names come as one space-separated
 # argument (with the key prefix), not as KEYS: encoding thousands of separate arguments per call was
-# most of the client's time. The answer is one character per feed, "1" when it got the entry.
+# most of the client's time. The answer lists the (1-based) places of the feeds that did not take the entry
+# (they already show it): usually none, so nothing per feed is built for the answer.
 # (Keys built inside a script are fine on one Redis; a Redis Cluster would need the feeds as KEYS.)
 ADD_MANY_SCRIPT = """
 local member, target, prefix = ARGV[1], ARGV[2], ARGV[4]
 local keep, keep_shown = -(tonumber(ARGV[3]) + 1), -(2 * tonumber(ARGV[3]) + 1)
-local out = {}
+local skipped, i = {}, 0
 for name in string.gmatch(ARGV[5], '%S+') do
+  i = i + 1
   local feed = prefix .. name
   local shown = feed .. ':t'
   if redis.call('ZADD', shown, 'NX', 0, target) == 0 then
-    out[#out + 1] = '0'
+    skipped[#skipped + 1] = i
   else
     redis.call('ZADD', feed, 0, member)
-    redis.call('ZREMRANGEBYRANK', feed, 0, keep)
-    redis.call('ZREMRANGEBYRANK', shown, 0, keep_shown)
-    out[#out + 1] = '1'
+    if redis.call('ZREMRANGEBYRANK', feed, 0, keep) > 0 then
+      redis.call('ZREMRANGEBYRANK', shown, 0, keep_shown)
+    end
   end
 end
-return table.concat(out)
+return skipped
 """
 
 FEEDS_PER_CALL = 1000  # feeds per script call: amortises the call, and keeps Redis busy ~5 ms at a time
-BATCH = 20000  # feeds per pipeline round trip
+BATCH = 50000  # feeds per pipeline round trip
 REBUILD_CLAIM_SECONDS = 30  # a rebuild that did not finish (its job failed) is claimed again after this
 
 
@@ -126,8 +130,12 @@ class RedisFeedStore:
                 part = chunk[first:first + FEEDS_PER_CALL]
                 await self.add_many_script(keys=[], args=[*head, " ".join(part)], client=pipe)
                 calls.append(part)
-            for part, added in zip(calls, await pipe.execute()):
-                got.extend(feed for feed, one in zip(part, added) if one == 49)  # b"1"
+            for part, skipped in zip(calls, await pipe.execute()):
+                if skipped:
+                    drop = {int(i) - 1 for i in skipped}
+                    got.extend(feed for n, feed in enumerate(part) if n not in drop)
+                else:
+                    got.extend(part)
         return got
 
     async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
