@@ -35,11 +35,19 @@ async def with_db(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> 
 
     await asyncio.to_thread(migrate, settings.effective_database_url)
     db = Database(settings.effective_database_url)
+    changes = None
+    if settings.redis_url and not db.is_sqlite:  # the servers' page caches must hear of the change (storage/changes)
+        from townsquare.storage.changes import SharedChanges
+
+        changes = SharedChanges(settings.redis_url, settings.redis_prefix)
+        db.on_change = changes.bump
     try:
         async with db.write() as conn:
             return await work(conn)
     finally:
         await db.dispose()
+        if changes is not None:
+            await changes.close()
 
 
 def run_db(data_dir: Optional[Path], work: Callable[[Any], Awaitable[Any]]) -> Any:

@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await ctx.db.health.close()
             await ctx.db.dispose()
             page_cache.close()
+            if ctx.changes is not None:
+                await ctx.changes.close()
 
     app = OverloadFirst(title="Townsquare", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")

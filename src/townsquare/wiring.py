@@ -21,6 +21,7 @@ from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 from townsquare.timelines.redis_feeds import RedisFeedStore
+from townsquare.storage.changes import SharedChanges
 from townsquare.timelines.status_cache import StatusCache, committed
 
 _pending: set = set()  # keeps fire-and-forget wake-ups alive until sent
@@ -43,6 +44,7 @@ class AppContext:
     media: MediaStore | None = None
     status_cache: StatusCache | None = None
     tokens: TokenCache | None = None
+    changes: SharedChanges | None = None  # scale-out: the change counter every commit bumps (storage/changes.py)
 
     def after_commit(self) -> None:
         """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
@@ -84,6 +86,10 @@ def build_context(settings: Settings) -> AppContext:
         await events.flush(bus, items)
 
     db.on_commit = on_commit  # real-time events go out only once their rows are committed
+    changes = None
+    if settings.redis_url and not db.is_sqlite:  # SQLite's data_version already tells every process of a change
+        changes = SharedChanges(settings.redis_url, settings.redis_prefix)
+        db.on_change = changes.bump
     if settings.redis_url:
         feeds: FeedStore = RedisFeedStore(settings.redis_url, settings.redis_prefix, settings.feed_limit)
     else:
@@ -91,7 +97,8 @@ def build_context(settings: Settings) -> AppContext:
     limiter = (RedisRateLimiter(settings.redis_url, settings.redis_prefix) if settings.redis_url
                else MemoryRateLimiter())
     ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus, limiter=limiter,
-                     rate_rules=build_rules(settings.rate_limit_overrides()), status_cache=status_cache, tokens=tokens)
+                     rate_rules=build_rules(settings.rate_limit_overrides()), status_cache=status_cache, tokens=tokens,
+                     changes=changes)
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)

@@ -61,8 +61,10 @@ class PageCache:
         self.ctx = ctx
         self.seconds = ctx.settings.page_cache_seconds if seconds is None else seconds
         self.data_version: Callable[[], int | None] | None = data_version_for(ctx.db.url)
-        # Off where no signal proves freshness: several processes share PostgreSQL and Redis.
-        self.enabled = self.seconds > 0 and self.data_version is not None and not ctx.settings.redis_url
+        # Scale-out (PostgreSQL): the change counter in Redis every process's commits bump (storage/changes).
+        self.shared = ctx.changes if self.data_version is None else None
+        # Off where no signal proves freshness (PostgreSQL without Redis, an in-memory SQLite database).
+        self.enabled = self.seconds > 0 and (self.data_version is not None or self.shared is not None)
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self.entries: OrderedDict[tuple, Entry] = OrderedDict()
         self.bytes = 0
@@ -71,13 +73,16 @@ class PageCache:
         self.hits = self.misses = self.stores = 0
         self.joined = 0  # hits that took the answer of a read running as they came
 
-    def version(self):
-        """What must be unchanged for an entry to be true: the database's data_version and the status cache's generation."""
-        dv = self.data_version() if self.data_version is not None else None
-        if dv is None:
-            return None
+    async def version(self):
+        """What must be unchanged for an entry to be true: the database's data_version (scale-out: the shared
+        change counter) and the status cache's generation; None when it cannot be told."""
         sc = self.ctx.status_cache
-        return dv, sc.generation if sc is not None else 0
+        generation = sc.generation if sc is not None else 0
+        if self.data_version is not None:
+            dv = self.data_version()
+        else:
+            dv = await self.shared.value() if self.shared is not None else None
+        return None if dv is None else (dv, generation)
 
     def lookup(self, key: tuple, version) -> Entry | None:
         """The entry of a key if it is still true at `version` (what version() said just now)."""
@@ -96,10 +101,10 @@ class PageCache:
         self.entries.move_to_end(key)
         return entry
 
-    def store(self, key: tuple, entry: Entry) -> bool:
-        """Keep a response built from `entry.version`, if the data is still at that version."""
+    def store(self, key: tuple, entry: Entry, now) -> bool:
+        """Keep a response built from `entry.version`, if the data is still at that version (`now`, just read)."""
         version = entry.version
-        if version is None or self.version() != version or entry.expires <= time.time():
+        if version is None or now != version or entry.expires <= time.time():
             return False
         if version != self.live:
             self.clear()
@@ -158,7 +163,7 @@ class PageCacheMiddleware:
         key = _key(scope)
         if key is None:
             return await self.app(scope, receive, send)
-        version = cache.version()  # before anything is read: a change from now on makes what is read unkeepable
+        version = await cache.version()  # before anything is read: a change from now on makes what is read unkeepable
         arrived = time.time()
         entry = cache.lookup(key, version)
         if entry is None and version is not None and (pending := cache.building.get(key)) is not None \
@@ -210,7 +215,7 @@ class PageCacheMiddleware:
                         if seen.at is not None:
                             expires = min(expires, seen.at)
                         answer = Entry(version, expires, 200, headers, b"".join(chunks))
-                        cache.store(key, answer)
+                        cache.store(key, answer, await cache.version())
             finally:
                 if mine is not None:
                     if cache.building.get(key) is mine:

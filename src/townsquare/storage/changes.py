@@ -58,3 +58,35 @@ def data_version_for(url: str) -> DataVersion | None:
     if not path or path == ":memory:" or path.startswith("file::memory:"):
         return None
     return DataVersion(path)
+
+
+class SharedChanges:
+    """A change counter in Redis for several processes on PostgreSQL: every committed change increments it
+    (Database.on_change, awaited before the writer's response), and a page cache reads it before each lookup.
+
+    What a reader sees after a writer's answer is therefore never older than that answer; a change is known
+    to every process at once, not when a message arrives. None when Redis cannot be reached (nothing trusted).
+    """
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        import redis.asyncio as redis
+
+        self.redis = redis.from_url(redis_url)
+        self.key = f"{prefix}changes"
+
+    async def bump(self) -> None:
+        await self.redis.incr(self.key)
+
+    async def value(self) -> int | None:
+        try:
+            raw = await self.redis.get(self.key)
+        except Exception as exc:  # Redis away: no entry can be proven fresh
+            log.debug("change counter unavailable: %s", exc)
+            return None
+        return int(raw) if raw is not None else 0
+
+    async def close(self) -> None:
+        try:
+            await self.redis.aclose()
+        except Exception:
+            pass

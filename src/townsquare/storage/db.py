@@ -48,8 +48,22 @@ def make_engine(url: str) -> AsyncEngine:
     # Plan every statement for its own parameters. asyncpg prepares each statement once per connection, and after five
     # runs PostgreSQL may switch to a generic plan costed for the tables as they were: a worker whose first fan-outs
     # went to a handful of followers then sent a 40,000-follower post through a nested loop that ran for minutes.
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                 connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+    event.listen(engine.sync_engine, "after_cursor_execute", _note_change)
+    return engine
+
+
+CHANGED = "townsquare.changed"  # conn.info key: the transaction changed rows (a commit others must hear of)
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SHOW", "BEGIN", "PRAGMA")
+
+
+def _note_change(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Mark a connection's transaction as changing data: any statement but a read that touched a row or may have."""
+    if conn.info.get(CHANGED) or statement.lstrip()[:9].upper().startswith(_READS):
+        return
+    if getattr(cursor, "rowcount", -1) != 0:
+        conn.info[CHANGED] = True
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
@@ -90,6 +104,9 @@ class Database:
         self._leader: asyncio.Task | None = None
         # Receives the items queued with after_commit() once their transaction has committed (wiring sets it).
         self.on_commit: Callable[[list], Awaitable[None]] | None = None
+        # Awaited after every committed transaction that changed rows, before the writer goes on (PostgreSQL only;
+        # SQLite's own data_version says as much): scale-out's page caches learn of the change through it.
+        self.on_change: Callable[[], Awaitable[None]] | None = None
         # Whether writes are taken now; wiring gives it the data dir so it can report free space.
         self.health = StorageHealth()
         self.health.probe = self.probe_write
@@ -118,17 +135,24 @@ class Database:
                 yield conn
             return
         pending: list = []
+        changed = False
         try:
             async with self.engine.begin() as conn:
                 try:
                     yield conn
                 finally:
                     pending = conn.info.pop(OUTBOX, None) or []  # a rollback drops them with the transaction
+                    changed = bool(conn.info.pop(CHANGED, False))
         except (DBAPIError, PendingRollbackError, OSError) as exc:
             answer = self._translate(exc)
             if answer is not None:
                 raise answer from exc
             raise
+        if changed and self.on_change is not None:
+            try:
+                await self.on_change()
+            except Exception:  # committed; a cache elsewhere then trusts its entries for at most its cap
+                log.exception("change notice failed")
         await self._after(pending)
 
     async def _after(self, pending: list) -> None:
