@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Abuse resistance: rate limits ("LIMIT/PERIOD", period in s/m/h/d; unset = Mastodon's default).
     rate_limits_enabled: bool = True
     # Whole responses of the hot reads, per viewer, kept at most this long while the database is unchanged
-    # (embedded SQLite only; 0 turns it off). See api/page_cache.py.
+    # (SQLite's data_version, or scale-out's change counter in Redis; 0 turns it off). See api/page_cache.py.
     page_cache_seconds: float = 1.0
     rate_limit_unauthenticated: str | None = None
     rate_limit_token: str | None = None

@@ -19,8 +19,10 @@ The key is everything those routes read from a request: path, query string and t
 
 A read that saw any change while it ran stores nothing. A request arriving while the same read is being
 answered, with nothing changed since that read began, takes its answer (one read, not one per connection,
-even while writes keep the answers from being kept). Scale-out (PostgreSQL, Redis, several processes) has no such
-signal, so the cache is off there; so it is for an in-memory SQLite database.
+even while writes keep the answers from being kept). Scale-out (PostgreSQL, Redis, several processes) has a
+change counter in Redis instead of data_version: every transaction that changed rows bumps it after its commit,
+before the writer goes on, in every process (storage/changes.SharedChanges), and each lookup reads it. Off for
+PostgreSQL without Redis and for an in-memory SQLite database.
 """
 
 from __future__ import annotations
