@@ -156,6 +156,17 @@ def paint_summary(paints: dict) -> str:
             f"style sheet loaded at {statistics.median(paints['css']):.0f} ms")
 
 
+def wait_ready(url: str) -> None:
+    """Wait (at most a minute) until a started server answers its instance route."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/api/v1/instance", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+
+
 async def main(requests: int, thread_size: int, loads: int, profile_page: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -197,13 +208,7 @@ async def main(requests: int, thread_size: int, loads: int, profile_page: str | 
                                        "TOWNSQUARE_DOMAIN": "bench.local", "TOWNSQUARE_RATE_LIMITS_ENABLED": "false"})
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(url + "/api/v1/instance", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_ready(url)
             paints = await asyncio.to_thread(lcp, f"{url}/@user0/{status_id}", loads)
             print(f"status page LCP in headless Chromium: {paint_summary(paints)}")
             paints = await asyncio.to_thread(lcp, f"{url}/@user0/{root}", max(1, loads // 2))

@@ -13,7 +13,6 @@ import asyncio
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -33,16 +32,6 @@ def serve(port: int, data: Path, pythonpath: str | None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/v1/instance", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-
-
 async def main(base_src: str, loads: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -57,7 +46,7 @@ async def main(base_src: str, loads: int) -> None:
         try:
             urls = {name: f"http://127.0.0.1:{port}" for name, (port, _) in servers.items()}
             for url in urls.values():
-                wait_ready(url)
+                web.wait_ready(url)
                 httpx.get(f"{url}/@user0/{status_id}")  # templates compiled before the first measured load
             results = {name: {"lcp": [], "ttfb": [], "css": []} for name in urls}
             for _ in range(loads):

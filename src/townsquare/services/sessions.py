@@ -120,14 +120,18 @@ async def authorizations(conn: AsyncConnection, account_id: int) -> list[Authori
             for r in (await conn.execute(query)).all()]
 
 
-async def revoke_own_token(conn: AsyncConnection, account_id: int, token_id: int) -> None:
-    """Revoke one live token of the account (404 for another account's or an already revoked token)."""
+async def _revoke_live(conn: AsyncConnection, account_id: int, which) -> None:
+    """Revoke the account's live tokens matching `which` (404 when there are none)."""
     done = await conn.execute(update(oauth_tokens).where(and_(
-        oauth_tokens.c.id == token_id, oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None)))
-        .values(revoked_at=now()))
+        which, oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None))).values(revoked_at=now()))
     if not done.rowcount:
         raise not_found()
     invalidate_after_commit(conn, account_ids=[account_id])  # a cached token must not outlive its revocation
+
+
+async def revoke_own_token(conn: AsyncConnection, account_id: int, token_id: int) -> None:
+    """Revoke one live token of the account (404 for another account's or an already revoked token)."""
+    await _revoke_live(conn, account_id, oauth_tokens.c.id == token_id)
 
 
 async def revoke_app(conn: AsyncConnection, account_id: int, app_id: int) -> None:
@@ -135,9 +139,4 @@ async def revoke_app(conn: AsyncConnection, account_id: int, app_id: int) -> Non
     app = await auth.app_by_id(conn, app_id)
     if app is None or app.client_id == WEB_CLIENT_ID:
         raise not_found()
-    done = await conn.execute(update(oauth_tokens).where(and_(
-        oauth_tokens.c.app_id == app_id, oauth_tokens.c.account_id == account_id, oauth_tokens.c.revoked_at.is_(None)))
-        .values(revoked_at=now()))
-    if not done.rowcount:
-        raise not_found()
-    invalidate_after_commit(conn, account_ids=[account_id])  # a cached token must not outlive its revocation
+    await _revoke_live(conn, account_id, oauth_tokens.c.app_id == app_id)

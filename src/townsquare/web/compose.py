@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of
+from townsquare.api.deps import ctx_of, path_id
 from townsquare.api.serializers.media import file_url
 from townsquare.core.clock import aware, now
-from townsquare.core.errors import ApiError, not_found, unprocessable
+from townsquare.core.errors import ApiError, unprocessable
 from townsquare.core.ids import parse_id
 from townsquare.domain.media import MAX_ATTACHMENTS
 from townsquare.media import uploads
@@ -190,9 +190,7 @@ async def create_status(request: Request) -> Response:
 async def vote(request: Request, poll_id: str) -> Response:
     """Vote in a poll (the same use case as POST /api/v1/polls/:id/votes); htmx gets the post back with the results."""
     viewer, form = await _signed_in_multi(request)
-    pid = parse_id(poll_id)
-    if pid is None:
-        raise not_found()
+    pid = path_id(poll_id)
     raw = [c for c in form.getlist("choices") if isinstance(c, str)]
     if not raw:
         raise unprocessable("Choose an option before voting.")

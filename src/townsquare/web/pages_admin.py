@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of
+from townsquare.api.deps import ctx_of, path_id
 from townsquare.core.errors import ApiError, not_found
 from townsquare.core.ids import parse_id
 from townsquare.moderation import appeals as appeal_service
@@ -60,9 +60,7 @@ async def resolve(request: Request, report_id: str) -> Response:
     """Mark a report resolved (logged in the audit log)."""
     viewer, form = await signed_in_form(request)
     _staff(viewer)
-    rid = parse_id(report_id)
-    if rid is None:
-        raise not_found()
+    rid = path_id(report_id)
     async with ctx_of(request).db.write() as conn:
         await report_service.change(conn, viewer.account, rid, "resolve")
     return back(request, "/admin?notice=Report+resolved.")
@@ -92,9 +90,7 @@ async def unsuspend(request: Request, account_id: str) -> Response:
     """Lift a suspension with a reason; everything the account had comes back."""
     viewer, form = await signed_in_form(request)
     _staff(viewer)
-    aid = parse_id(account_id)
-    if aid is None:
-        raise not_found()
+    aid = path_id(account_id)
     async with ctx_of(request).db.write() as conn:
         target = await sanctions.load_target(conn, aid)
         await sanctions.lift(conn, viewer.account, target, "unsuspend", str(form.get("reason") or "")[:5000])

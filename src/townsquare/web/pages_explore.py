@@ -64,27 +64,27 @@ async def explore(request: Request) -> Response:
     return page(request, "explore.html", **_common(request), tab="/explore", items=items, older=older, newer=newer)
 
 
-@router.get("/explore/tags")
-async def explore_tags(request: Request) -> Response:
-    """Hashtags used by more people today than usual, with how many used them."""
+async def _trend_tab(request: Request, tab: str, name: str, trending, history, label) -> Response:
+    """One page of trending tags or links (the template's `name`), each with its uses today and over the week."""
     await viewer_of(request)
     offset = _offset(request)
     async with ctx_of(request).db.read() as conn:
-        rows = await trend_store.trending_tags(conn, TAGS_PAGE, offset)
-        days = await trend_service.tag_history(conn, [r.id for r in rows])
-    tags = [(r.name, *_uses(days[r.id])) for r in rows]
+        rows = await trending(conn, TAGS_PAGE, offset)
+        days = await history(conn, [r.id for r in rows])
     older, newer = _links(request, offset, TAGS_PAGE, len(rows))
-    return page(request, "explore.html", **_common(request), tab="/explore/tags", tags=tags, older=older, newer=newer)
+    return page(request, "explore.html", **_common(request), tab=tab, older=older, newer=newer,
+                **{name: [(label(r), *_uses(days[r.id])) for r in rows]})
+
+
+@router.get("/explore/tags")
+async def explore_tags(request: Request) -> Response:
+    """Hashtags used by more people today than usual, with how many used them."""
+    return await _trend_tab(request, "/explore/tags", "tags", trend_store.trending_tags, trend_service.tag_history,
+                            lambda r: r.name)
 
 
 @router.get("/explore/links")
 async def explore_links(request: Request) -> Response:
     """Links shared by more people today than usual, as their preview cards."""
-    await viewer_of(request)
-    offset = _offset(request)
-    async with ctx_of(request).db.read() as conn:
-        cards = await trend_store.trending_cards(conn, TAGS_PAGE, offset)
-        days = await trend_service.link_history(conn, [c.id for c in cards])
-    links = [(c, *_uses(days[c.id])) for c in cards]
-    older, newer = _links(request, offset, TAGS_PAGE, len(cards))
-    return page(request, "explore.html", **_common(request), tab="/explore/links", links=links, older=older, newer=newer)
+    return await _trend_tab(request, "/explore/links", "links", trend_store.trending_cards, trend_service.link_history,
+                            lambda c: c)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of
+from townsquare.api.deps import ctx_of, path_id
 from townsquare.core.errors import not_found, unprocessable
 from townsquare.core.ids import parse_id
 from townsquare.core.pagination import Page
@@ -26,9 +26,7 @@ MEMBERS_PAGE = 40
 
 
 def _list_id(raw: str) -> int:
-    lid = parse_id(raw)
-    if lid is None:
-        raise not_found()
+    lid = path_id(raw)
     return lid
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from townsquare.api.deps import ctx_of
+from townsquare.api.deps import ctx_of, path_id
 from townsquare.core.errors import not_found
 from townsquare.core.html import plain_to_html, strip_tags
 from townsquare.core.ids import parse_id
@@ -135,9 +135,7 @@ async def profile_with_replies(request: Request, username: str) -> Response:
 async def status_page(request: Request, username: str, status_id: str) -> Response:
     """One status with its thread and a reply box; a status the viewer may not see is a 404, as in the API."""
     viewer = await viewer_of(request)
-    sid = parse_id(status_id)
-    if sid is None:
-        raise not_found()
+    sid = path_id(status_id)
     async with ctx_of(request).db.read() as conn:
         # The tree in one query, then the status and its thread hydrated together (one set of queries, not three).
         before, after = await threads.thread_ids(conn, sid)

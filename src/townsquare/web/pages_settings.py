@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from townsquare.api.deps import ctx_of
+from townsquare.api.deps import ctx_of, path_id
 from townsquare.core.errors import ApiError, not_found, unprocessable
 from townsquare.core.ids import parse_id
 from townsquare.domain.filters import ACTIONS, CONTEXTS
@@ -257,9 +257,7 @@ async def authorizations(request: Request) -> Response:
 async def revoke_session(request: Request, token_id: str) -> Response:
     """Sign one browser session out; revoking the current one signs this browser out."""
     viewer, form = await signed_in_form(request)
-    tid = parse_id(token_id)
-    if tid is None:
-        raise not_found()
+    tid = path_id(token_id)
     async with ctx_of(request).db.write() as conn:
         await sessions.revoke_own_token(conn, viewer.id, tid)
     if tid == viewer.token_id:
@@ -273,9 +271,7 @@ async def revoke_session(request: Request, token_id: str) -> Response:
 async def revoke_app(request: Request, app_id: str) -> Response:
     """Take back an app's access: every token the account gave it stops working."""
     viewer, form = await signed_in_form(request)
-    aid = parse_id(app_id)
-    if aid is None:
-        raise not_found()
+    aid = path_id(app_id)
     async with ctx_of(request).db.write() as conn:
         await sessions.revoke_app(conn, viewer.id, aid)
     return back(request, "/settings/sessions?notice=Access+revoked.")
@@ -357,9 +353,7 @@ async def appeal(request: Request, warning_id: str) -> Response:
     check_csrf(request, form)
     if viewer.account is None:
         raise ApiError(401, "Sign in first.")
-    wid = parse_id(warning_id)
-    if wid is None:
-        raise not_found()
+    wid = path_id(warning_id)
     async with ctx_of(request).db.write() as conn:
         await appeals.appeal(conn, viewer.account, wid, str(form.get("text") or "")[:appeals.MAX_APPEAL + 1])
     return back(request, "/account_status", form)

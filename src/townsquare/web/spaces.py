@@ -20,8 +20,9 @@ from townsquare.storage import accounts as account_store
 from townsquare.storage import spaces as store
 from townsquare.web.assets import PREFIX
 from townsquare.web.render import back, page, security_headers
+from townsquare.web.pages_actions import signed_in_form
 from townsquare.web.routing import web_router
-from townsquare.web.session import check_csrf, viewer_of
+from townsquare.web.session import viewer_of
 
 router = web_router()
 log = logging.getLogger("townsquare.spaces")
@@ -58,7 +59,7 @@ def _scheduled_at(text: str) -> datetime | None:
 @router.post("/spaces")
 async def create_space(request: Request) -> Response:
     """Create a room hosted by the viewer, to start now from its page or at a scheduled time."""
-    viewer, form = await _signed_in_form(request)
+    viewer, form = await signed_in_form(request)
     title = str(form.get("title") or "")
     if len(title) > 200:
         raise ApiError(422, "The title is too long (at most 200 characters).")
@@ -67,15 +68,6 @@ async def create_space(request: Request) -> Response:
     async with ctx.db.write() as conn:
         space_id = await service.create(conn, viewer.account.id, title, when, bool(form.get("record")))
     return back(request, f"/spaces/{space_id}")
-
-
-async def _signed_in_form(request: Request):
-    viewer = await viewer_of(request)
-    form = dict(await request.form())
-    check_csrf(request, form)
-    if viewer.account is None:
-        raise ApiError(401, "Sign in first.")
-    return viewer, form
 
 
 @router.get("/spaces/{space_id}")
@@ -169,7 +161,7 @@ NOTICES = {
 @router.post("/spaces/{space_id}/{verb}")
 async def space_action(request: Request, space_id: str, verb: str) -> Response:
     """Start, end or delete a room; ask to speak or withdraw; react; manage the stage (as the API allows)."""
-    viewer, form = await _signed_in_form(request)
+    viewer, form = await signed_in_form(request)
     sid = parse_id(space_id)
     if sid is None or verb not in (*STAGE_ACTIONS, "start", "end", "delete", "react"):
         raise not_found()
