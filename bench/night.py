@@ -57,7 +57,7 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-from spaces_listeners import nginx_config  # noqa: E402  (the same nginx set-up as the listener bench)
+from spaces_listeners import LOG_FORMAT, nginx_config  # noqa: E402  (the same nginx set-up as the listener bench)
 
 IGNORE_RETRY_AFTER = 0.30
 # The generator shares its core with nginx and the host's client: it yields to them (nginx is part of what is
@@ -838,6 +838,8 @@ def main() -> None:
     parser.add_argument("--no-cost", action="store_true", help="skip the in-process shed cost measurement")
     parser.add_argument("--ignorer-interval", default="0.5,1.5",
                         help="seconds between the retries of a client ignoring Retry-After, low,high (the app's is 2-20 s)")
+    parser.add_argument("--no-line-check", action="store_true",
+                        help="run nginx without the joins' line check (auth_request), to measure what it saves")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (nginx's log, the server's log)")
     parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the server, nginx and the generator")
     parser.add_argument("--server-cores", type=float, default=None,
@@ -879,7 +881,8 @@ def main() -> None:
                                   preexec_fn=(lambda: pin(server_cpus)) if server_cpus else None)
         if args.server_cores:
             group = cap_cpu(server.pid, args.server_cores)
-        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port, worker_connections=16000))])  # on load_cpus, as this process is
+        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port, worker_connections=16000, log_format="$townsquare_in_line " + LOG_FORMAT,
+                                                                    line_check=not args.no_line_check))])  # on load_cpus, as this process is
         api = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", headers={"Authorization": f"Bearer {host_token}"},
                            timeout=30)
         for _ in range(300):
@@ -953,7 +956,7 @@ def main() -> None:
         playlist = httpx.get(f"http://127.0.0.1:{app_port}/spaces/{sid}/live.m3u8").text
         lines = log.read_text().splitlines()
         origin = [next((f for f in line.split() if f.startswith("/")), "") for line in lines
-                  if not line.startswith("-")]  # the uri field ($upstream_addr may hold "a : b")
+                  if not line.split(" ", 1)[-1].startswith("-")]  # the uri field ($upstream_addr may hold "a : b")
         cfg["app_requests"] = app_requests(lines, cfg)
     finally:
         for process in (proxy, server):
@@ -973,7 +976,7 @@ def app_requests(lines: list[str], cfg: dict) -> list[dict[str, int]]:
     """Per phase, the requests nginx passed to the app, by what they were and what the app answered (its log)."""
     sid, out = cfg["space_id"], [{} for _ in PHASES]
     for line in lines:
-        fields = line.split()
+        in_line, *fields = line.split()  # the log's first field: did the join carry a waiting-room token (1) or not (0)
         try:
             uri_at = next(i for i, f in enumerate(fields) if f.startswith("/"))
             at = float(fields[-1]) - cfg["start_wall"]
@@ -985,9 +988,12 @@ def app_requests(lines: list[str], cfg: dict) -> list[dict[str, int]]:
         addrs = [f for f in fields[:uri_at - 1] if f not in (":", ",")]
         codes = [f for f in fields[uri_at + 2:-1] if f not in (":", ",", "-")]
         if uri == f"/api/v1/spaces/{sid}/join":
-            kinds = ["join", "ticket"]  # a join that found the crowd's upstream full goes on to the ticket lane
+            # a join that found the crowd's upstream full goes on to the ticket lane
+            kinds = ["join in line", "ticket"] if in_line == "1" else ["join newcomer", "ticket"]
         elif re.match(r"^/api/v1/spaces/[0-9]+/join$", uri):
             kinds = ["unknown room join", "unknown room ticket"]
+        elif uri == "/_townsquare_line" or uri.endswith("/queue_line"):  # nginx logs the subrequest by its location
+            kinds = ["line check"]
         elif "/search" in uri:
             kinds = ["search"]
         elif uri.endswith(".m3u8"):

@@ -136,3 +136,27 @@ async def test_rooms_never_seen_here_are_looked_up_a_few_a_second_at_most(server
         assert_error(r, 503)
         assert 1 <= int(r.headers["retry-after"]) <= 3
     assert (await server.http.post(join)).status_code == 200  # the known room is not held back by the flood
+
+
+async def test_the_line_check_answers_nginx_without_database_work(server):
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    assert (await server.http.post(f"/api/v1/spaces/{sid}/join")).status_code == 200  # the room is in the cache now
+    line = f"/api/v1/spaces/{sid}/queue_line"
+    for bad in ("", "?slice=", "?slice=-1", "?slice=x1", "?slice=1234567890123456"):
+        assert_error(await server.http.get(line + bad), 400)
+    limiter = server.app.state.overload.limiter
+    limiter.inflight = 500
+    tickets = [await server.http.get(f"/api/v1/spaces/{sid}/queue_ticket") for _ in range(40)]
+    assert {t.status_code for t in tickets} == {429}
+    limiter.inflight = 0
+    head = int(tickets[0].headers["townsquare-queue-token"].split(".")[1]) // 100
+    with Statements(server) as sql:
+        first = await server.http.get(f"{line}?slice={head}")
+        far = await server.http.get(f"{line}?slice={head + 9}")  # behind all 40, almost a second later
+    assert sql == []
+    assert first.status_code == 204 and int(first.headers["x-accel-expires"]) >= 1 and not first.content
+    assert far.status_code == 403 and int(far.headers["x-accel-expires"]) >= 1
+    assert int(far.headers["retry-after"]) >= 2  # what nginx tells the held clients: never under its per-token interval
+    got = _samples((await server.http.get("/metrics")).text)
+    assert got[("townsquare_shed_requests_total", (("reason", "line_held"), ("route_class", "listen")))] == 1

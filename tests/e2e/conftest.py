@@ -28,7 +28,7 @@ VENV_BIN = Path(sys.executable).parent
 SQLITE_ONLY = ["test_web_browser.py", "test_web_a11y.py", "test_cors_browser.py", "test_spaces_audio.py",
                "test_faults_rooms.py", "test_spaces_rooms_cli.py", "test_streaming_clients.py", "test_toot_cli.py",
                "test_admin_cli.py", "test_cli.py", "test_media_nginx.py", "test_mastodon_py_admin.py",
-               "test_web_spaces.py"]
+               "test_web_spaces.py", "test_spaces_nginx.py"]
 collect_ignore = SQLITE_ONLY if BACKEND == "postgres" else ["test_scale_out.py"]
 PASSWORD = "correct horse battery staple"
 POOL_SIZE = 22  # accounts made ahead of time, in the background, while the server runs

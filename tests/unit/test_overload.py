@@ -8,7 +8,7 @@ import pytest
 
 from townsquare.overload.classes import CRITICAL, EXEMPT, LISTEN, LOW, POST, SHARES, TIMELINE, classify
 from townsquare.overload.limiter import GradientLimiter
-from townsquare.overload.waiting import MIN_RETRY_AFTER, BadToken, WaitingRoom
+from townsquare.overload.waiting import MAX_HOLD, MIN_RETRY_AFTER, PASS_TTL, BadToken, WaitingRoom
 
 
 class Clock:
@@ -250,3 +250,25 @@ def test_a_holders_mark_is_unsigned_and_changes_nothing_of_the_place():
     forged[1] = str(int(forged[1]) - 60_000)  # an earlier arrival, whatever the mark, is a forgery
     with pytest.raises(BadToken):
         room.verify(5, ".".join(forged) + ".mark")
+
+
+def test_the_line_check_passes_the_head_and_holds_the_rest_for_about_half_their_wait():
+    clock = Clock()
+    room = WaitingRoom("secret", clock=clock)
+    assert room.line_verdict(4, clock.at) == (True, PASS_TTL)  # no line: nothing to hold back
+    arrivals = []
+    for count in (10, 20, 200, 1):  # four slices of the line, 0.3 s apart
+        arrivals.append(clock.at)
+        for _ in range(count):
+            room.decide(4, None, has_room=False)
+        clock.at += 0.3
+    assert room.line_verdict(4, arrivals[0]) == (True, PASS_TTL)  # the head: nobody ahead
+    assert room.line_verdict(4, arrivals[1]) == (True, PASS_TTL)  # 10 ahead: within a second of admissions (16)
+    assert room.line_verdict(4, arrivals[2]) == (False, 1)  # 30 ahead: held, asked about again soon
+    assert room.line_verdict(4, arrivals[3]) == (False, MAX_HOLD)  # 230 ahead at 16 a second: held longest
+    # The line moves on: a slice the cursor has passed comes in, and what was far back comes near the head.
+    for at in arrivals[:3]:
+        assert room.decide(4, at, has_room=True).admit
+    assert room.line_verdict(4, arrivals[2]) == (True, PASS_TTL)
+    assert room.line_verdict(4, arrivals[3]) == (True, PASS_TTL)
+    assert room.line_verdict(99, arrivals[3]) == (True, PASS_TTL)  # a room with no line here

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from townsquare.api.cors import EXPOSE_HEADERS, is_cors_path, new_request_id
 from townsquare.api.metrics import Metrics
-from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LISTEN, LOW, SHARES, TICKET, classify
+from townsquare.overload.classes import CRITICAL, EXEMPT, JOIN, LINE, LISTEN, LOW, SHARES, TICKET, classify
 from townsquare.overload.limiter import GradientLimiter
 from townsquare.overload.waiting import HOLDER, BadToken, WaitingRoom
 from townsquare.spaces.reactions import TokenBucket
@@ -40,6 +40,7 @@ UNKNOWN_ROOM_LOOKUPS = 5.0
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
+_BAD_SLICE_BODY = orjson.dumps({"error": "Validation failed: slice must be a whole number"})
 _rng = random.Random()
 _RETRY = [(b"retry-after", str(n).encode()) for n in (1, 2, 3)]  # jittered 1-3 s, built once
 # Our answers are sent outside the CORS middleware, so they carry its headers themselves.
@@ -122,6 +123,8 @@ class OverloadMiddleware:
                 return
         elif klass == LISTEN and scope["method"] == "GET" and (match := TICKET.match(path)):
             return await self._ticket(send, int(match[1]))
+        elif klass == LISTEN and scope["method"] == "GET" and (match := LINE.match(path)):
+            return await self._line(scope, send, int(match[1]))
         elif not self.limiter.try_acquire(SHARES[klass], critical=klass == CRITICAL):
             return await self._shed(send, klass, path)
         started, status = time.perf_counter(), [500]
@@ -161,6 +164,21 @@ class OverloadMiddleware:
             return await self._shed(send, LISTEN, "/api/")
         decision = self.waiting.decide(space_id, None, has_room=False)
         await self._wait_answer(send, space_id, decision, body_token=f"{decision.token}.{HOLDER}")
+
+    async def _line(self, scope, send, space_id: int) -> None:
+        """nginx's line check (deploy/nginx-spaces.conf): may retries of the waiting tokens that arrived in one
+        100 ms slice (`slice`: milliseconds // 100) come to the app yet? 204 yes, 403 not yet (nginx answers them
+        "still in line" itself); X-Accel-Expires says how long nginx keeps the answer. No body, no I/O."""
+        found = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("slice")
+        if not found or not found[0].isdigit() or len(found[0]) > 15:
+            await _answer(send, 400, _BAD_SLICE_BODY, [])
+            return
+        passes, keep = self.waiting.line_verdict(space_id, int(found[0]) / 10)
+        if not passes:
+            self.metrics.shed.labels(LISTEN, "line_held").inc()
+        await send({"type": "http.response.start", "status": 204 if passes else 403,
+                    "headers": [(b"x-accel-expires", str(keep).encode()), (b"retry-after", str(keep + 1).encode())]})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _wait_answer(self, send, space_id: int, decision, body_token: str | None = None) -> None:
         self.metrics.shed.labels(LISTEN, "waiting_room").inc()

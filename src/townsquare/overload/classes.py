@@ -17,6 +17,7 @@ SHARES = {CRITICAL: float("inf"), LISTEN: 1.0, POST: 0.85, TIMELINE: 0.7, LOW: 0
 
 JOIN = re.compile(r"^/api/v1/spaces/([0-9]{1,20})/join$")
 TICKET = re.compile(r"^/api/v1/spaces/([0-9]{1,20})/queue_ticket$")  # nginx's fetch of a room's place-in-line ticket
+LINE = re.compile(r"^/api/v1/spaces/([0-9]{1,20})/queue_line$")  # nginx's check: may a slice of the line come in yet
 _HOST_CONTROL = re.compile(
     r"^/api/v1/spaces/[0-9]+/(start|end|audio|speakers(/[0-9]+(/(mute|unmute))?)?|cohosts(/[0-9]+)?|speak_requests/[0-9]+)$")
 # A segment never changes and a cache in front fetches it once for every listener (nginx, a CDN): refusing that

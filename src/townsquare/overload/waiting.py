@@ -28,6 +28,13 @@ MAX_WAIT = 3600.0  # a waiting token older than this is refused (join again with
 ADMITTED_TTL = 180.0  # an admission token lets heartbeats through for this long after each join
 MAX_ROOMS = 10_000
 MIN_RETRY_AFTER = 2  # seconds; deploy/nginx-spaces.conf's per-token limit (30r/m) is built on it
+# The line check nginx makes for waiting tokens (line_verdict): a slice passes when fewer are ahead of it than
+# about LOOKAHEAD seconds of admissions (at least MIN_LOOKAHEAD joins); a held slice is asked about again after
+# at most MAX_HOLD seconds, a passed one after PASS_TTL.
+LOOKAHEAD = 1.0
+MIN_LOOKAHEAD = 16.0
+MAX_HOLD = 5
+PASS_TTL = 5
 
 
 # A token may carry a fifth, unsigned part: a mark telling its holders apart. nginx hands one signed ticket per
@@ -177,6 +184,25 @@ class WaitingRoom:
         refresh = min(20.0, max(float(MIN_RETRY_AFTER), wait))
         return Decision(False, token=self.issue(space_id, arrival, nonce), arrival=arrival, position=position,
                         wait=wait, refresh=refresh)
+
+    def line_verdict(self, space_id: int, arrival: float) -> tuple[bool, int]:
+        """May retries of waiting tokens that arrived at `arrival` come to the app yet? (pass, seconds to keep it).
+
+        The shipped nginx config asks this once per room and 100 ms slice of arrivals (GET .../queue_line) and
+        keeps the answer as long as told, so the retries of a line that is not near its turn are answered by
+        nginx ("still in line") and cost the app nothing. A slice passes once the cursor has reached it, or while
+        fewer are ahead of it than this process lets in in about a second (LOOKAHEAD): those are the retries that
+        move the line on (a free slot no earlier waiter took admits the next slice). A slice held back is asked
+        about again after about half its estimated wait, at most MAX_HOLD seconds later.
+        """
+        queue = self.rooms.get(space_id)
+        if queue is None or not queue.waiting or arrival < queue.cursor:
+            return True, PASS_TTL
+        rate = max(queue.rate, MIN_LOOKAHEAD)
+        ahead = queue.ahead_of(arrival) - rate * LOOKAHEAD
+        if ahead <= 0:
+            return True, PASS_TTL
+        return False, max(1, min(MAX_HOLD, int(ahead / rate / 2)))
 
     def retry_after(self, refresh: float) -> int:
         """A jittered Retry-After in whole seconds around the refresh interval (so the crowd does not return in step).

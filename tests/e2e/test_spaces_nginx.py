@@ -1,0 +1,123 @@
+"""deploy/nginx-spaces.conf in front of a real server: the retries of a line whose turn has not come are answered
+by nginx, which asks the app once per slice of arrivals (and keeps the answer as long as told); the head of the
+line, newcomers, malformed tokens and too-early retries each get what the config promises."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import _free_port, wait_for
+from tests.e2e.faults_support import register
+from townsquare.overload.waiting import WaitingRoom
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def _samples(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _nginx(tmp: Path, app_port: int, port: int) -> subprocess.Popen:
+    shipped = (DEPLOY / "nginx-spaces.conf").read_text()
+    shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
+    shipped = shipped.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
+    shipped = shipped.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    (tmp / "spaces.conf").write_text(shipped)
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers as "nobody" could not enter pytest's private tmp dir
+    (tmp / "nginx.conf").write_text(f"""{user}worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format upstream '$upstream_addr $uri $status';
+    access_log {tmp}/access.log upstream;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    include {tmp}/spaces.conf;
+}}
+""")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return subprocess.Popen([nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
+    app = live_server.url
+    _, host = register(app, "linehost")
+    when = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    space = httpx.post(f"{app}/api/v1/spaces", headers=host, data={"title": "Queue", "scheduled_at": when}, timeout=30)
+    assert space.status_code == 200, space.text
+    sid = space.json()["id"]
+    # A line in this process: the ticket nginx hands out when the app is full puts one more in line each time. The
+    # app answers tickets for rooms it has in its cache (a join puts it there for a second).
+    with httpx.Client(base_url=app, timeout=30) as client:
+        assert client.post(f"/api/v1/spaces/{sid}/join").status_code == 200
+        tickets = []
+        for _ in range(40):
+            ticket = client.get(f"/api/v1/spaces/{sid}/queue_ticket")
+            if ticket.status_code != 429:
+                assert ticket.status_code == 503, ticket.text  # the room's cached copy expired: enough tickets
+                break
+            tickets.append(ticket)
+    assert len(tickets) >= 24, len(tickets)  # more than a second of admissions' look-ahead (16 at the least)
+    head = tickets[0].headers["townsquare-queue-token"]
+    room = WaitingRoom((live_server.data_dir / "secret_key").read_text().strip())
+    later = time.time() + 0.35  # a few slices behind the line (a token as this server signs them)
+    behind = [room.issue(int(sid), later, nonce=f"behind{i}") for i in range(2)]
+
+    port = _free_port()
+    proc = _nginx(tmp_path, live_server.port, port)
+    front = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            try:
+                return httpx.get(f"{front}/api/v1/instance", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert wait_for(up, timeout=15), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
+        metrics = httpx.get(f"{app}/metrics", timeout=30).text
+        joins_before = _samples(metrics, "townsquare_requests_total", route_class="listen")
+        held = [httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": t}, timeout=30)
+                for t in behind]
+        for r in held:  # told by nginx, with the wait the app gave for that slice
+            assert r.status_code == 429, r.text
+            assert r.json() == {"error": "Still in line: retry after Retry-After with the same token, your place in "
+                                         "line is kept", "in_waiting_room": True}
+            assert int(r.headers["retry-after"]) >= 2
+        metrics = httpx.get(f"{app}/metrics", timeout=30).text
+        assert _samples(metrics, "townsquare_requests_total", route_class="listen") == joins_before  # none reached it
+        assert _samples(metrics, "townsquare_shed_requests_total", reason="line_held") == 1  # one check for the slice
+
+        # The head of the line comes in (the app admits it: its slice is the first), and so does a newcomer
+        # (the process is far from full), through the same location.
+        first = httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": head}, timeout=30)
+        assert first.status_code == 200 and first.json()["state"] == "scheduled", first.text
+        assert first.headers["townsquare-admission"].startswith("a.")
+        newcomer = httpx.post(f"{front}/api/v1/spaces/{sid}/join", timeout=30)
+        assert newcomer.status_code == 200, newcomer.text
+        # An admitted listener's heartbeat token is never held back.
+        beat = httpx.post(f"{front}/api/v1/spaces/{sid}/join", timeout=30,
+                          headers={"Townsquare-Queue-Token": first.headers["townsquare-admission"]})
+        assert beat.status_code == 200, beat.text
+        # The same head token twice more at once: past its burst of one, nginx's per-token limit answers it.
+        again = [httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": head}, timeout=30)
+                 for _ in range(2)]
+        assert again[-1].status_code == 429 and again[-1].json()["error"].startswith("Too soon"), again[-1].text
+        bad = httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": "w.1.x"}, timeout=30)
+        assert bad.status_code == 400 and "error" in bad.json()
+        assert httpx.get(f"{app}/api/v1/spaces/{sid}/queue_line?slice=x", timeout=30).status_code == 400
+    finally:
+        proc.terminate()
+        proc.wait(10)
