@@ -127,7 +127,7 @@ def nginx_config(tmp: Path, app_port: int, port: int, worker_connections: int = 
     line_check=False drops the joins' line check (auth_request), to measure what it saves."""
     shipped = (ROOT / "deploy" / "nginx-spaces.conf").read_text()
     if not line_check:
-        shipped = "\n".join(line for line in shipped.splitlines() if not line.strip().startswith("auth_request"))
+        shipped = "\n".join(line for line in shipped.splitlines() if not line.strip().startswith("auth_request /"))
     shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
     shipped = shipped.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
     shipped = shipped.replace("listen 80;", f"listen 127.0.0.1:{port};")

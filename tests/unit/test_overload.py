@@ -8,7 +8,7 @@ import pytest
 
 from townsquare.overload.classes import CRITICAL, EXEMPT, LISTEN, LOW, POST, SHARES, TIMELINE, classify
 from townsquare.overload.limiter import GradientLimiter
-from townsquare.overload.waiting import MAX_HOLD, MIN_RETRY_AFTER, PASS_TTL, BadToken, WaitingRoom
+from townsquare.overload.waiting import MAX_HOLD, MIN_RETRY_AFTER, OPEN_FOR, PASS_TTL, BadToken, WaitingRoom
 
 
 class Clock:
@@ -257,18 +257,41 @@ def test_the_line_check_passes_the_head_and_holds_the_rest_for_about_half_their_
     room = WaitingRoom("secret", clock=clock)
     assert room.line_verdict(4, clock.at) == (True, PASS_TTL)  # no line: nothing to hold back
     arrivals = []
-    for count in (10, 20, 200, 1):  # four slices of the line, 0.3 s apart
+    for count in (4, 20, 200, 1):  # four slices of the line, 0.3 s apart
         arrivals.append(clock.at)
         for _ in range(count):
             room.decide(4, None, has_room=False)
         clock.at += 0.3
     assert room.line_verdict(4, arrivals[0]) == (True, PASS_TTL)  # the head: nobody ahead
-    assert room.line_verdict(4, arrivals[1]) == (True, PASS_TTL)  # 10 ahead: within a second of admissions (16)
-    assert room.line_verdict(4, arrivals[2]) == (False, 1)  # 30 ahead: held, asked about again soon
-    assert room.line_verdict(4, arrivals[3]) == (False, MAX_HOLD)  # 230 ahead at 16 a second: held longest
-    # The line moves on: a slice the cursor has passed comes in, and what was far back comes near the head.
+    assert room.line_verdict(4, arrivals[1]) == (True, PASS_TTL)  # 4 ahead: within the look-ahead (8 at the least)
+    assert room.line_verdict(4, arrivals[2]) == (False, 1)  # 24 ahead: held, asked about again soon
+    assert room.line_verdict(4, arrivals[3]) == (False, MAX_HOLD)  # 224 ahead at 16 a second: held longest
+    # Free slots let the line in, one slice each: those let in pass whatever their number.
     for at in arrivals[:3]:
         assert room.decide(4, at, has_room=True).admit
     assert room.line_verdict(4, arrivals[2]) == (True, PASS_TTL)
+    # The 221 let in and not come yet are still ahead of the last slice...
+    assert room.line_verdict(4, arrivals[3])[0] is False
+    clock.at += OPEN_FOR + 1  # ...until they are taken to have gone
     assert room.line_verdict(4, arrivals[3]) == (True, PASS_TTL)
     assert room.line_verdict(99, arrivals[3]) == (True, PASS_TTL)  # a room with no line here
+
+
+def test_the_line_is_let_in_about_as_fast_as_it_comes_in():
+    clock = Clock(1000.05)  # mid-slice, clear of float rounding at slice edges
+    room = WaitingRoom("secret", clock=clock)
+    tokens = []
+    for _ in range(3):  # three slices of 40 waiting
+        tokens.append(room.decide(8, None, has_room=False).token)
+        for _ in range(39):
+            room.decide(8, None, has_room=False)
+        clock.at += 0.3
+    first, second, third = (room.verify(8, t)[1] for t in tokens)
+    assert room.decide(8, first, has_room=True).admit  # a free slot lets the first slice in (39 now let in, not come)
+    assert not room.decide(8, second, has_room=True).admit  # 39 let in and not come: the next slice waits
+    for _ in range(20):
+        assert room.decide(8, first, has_room=True).admit  # the first slice's waiters come in
+    assert room.decide(8, second, has_room=True).admit  # 19 left to come: below the bound (32), the line moves on
+    assert not room.decide(8, third, has_room=True).admit
+    clock.at += OPEN_FOR + 1  # the rest of those let in never came: the line does not wait for them for ever
+    assert room.decide(8, third, has_room=True).admit

@@ -20,6 +20,7 @@ import math
 import random
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,10 +32,16 @@ MIN_RETRY_AFTER = 2  # seconds; deploy/nginx-spaces.conf's per-token limit (30r/
 # The line check nginx makes for waiting tokens (line_verdict): a slice passes when fewer are ahead of it than
 # about LOOKAHEAD seconds of admissions (at least MIN_LOOKAHEAD joins); a held slice is asked about again after
 # at most MAX_HOLD seconds, a passed one after PASS_TTL.
-LOOKAHEAD = 1.0
+LOOKAHEAD = 0.5
 MIN_LOOKAHEAD = 16.0
 MAX_HOLD = 5
 PASS_TTL = 5
+# A free slot lets the next slice of the line in only while fewer than BACKLOG seconds of admissions (at least
+# MIN_BACKLOG waiters) have been let in and not come yet; one let in and not come within OPEN_FOR seconds is
+# taken to have gone (gave up, or joined through another process).
+BACKLOG = 3.0
+MIN_BACKLOG = 32
+OPEN_FOR = 10.0
 
 
 # A token may carry a fifth, unsigned part: a mark telling its holders apart. nginx hands one signed ticket per
@@ -63,7 +70,7 @@ class Decision:
 class _Queue:
     """One room's waiting line in this process: arrivals per slice not yet admitted, and the admission cursor."""
 
-    __slots__ = ("starts", "totals", "head", "popped", "cursor", "admitted", "rate", "stamp")
+    __slots__ = ("starts", "totals", "head", "popped", "cursor", "admitted", "rate", "stamp", "opened", "backlog")
 
     def __init__(self, now: float) -> None:
         self.starts: list[float] = []  # slice starts, oldest first; slices before `head` were let in
@@ -74,6 +81,11 @@ class _Queue:
         self.admitted = 0.0  # admissions since stamp, folded into rate
         self.rate = 0.0  # admissions per second (EWMA), for wait estimates
         self.stamp = now
+        # Slices let in whose waiters have not all come in yet: [when let in, how many not yet in], oldest first,
+        # and their sum. The line is let in only about as fast as it comes in (may_open), so the retries reaching
+        # the app are mostly of waiters whose turn it is, not a crowd told "not yet" again and again.
+        self.opened: deque[list] = deque()
+        self.backlog = 0
 
     @property
     def waiting(self) -> int:
@@ -88,8 +100,11 @@ class _Queue:
             self.starts.append(start)
             self.totals.append(total + 1)
 
-    def advance(self) -> None:
+    def advance(self, now: float) -> None:
         self.cursor = max(self.cursor, self.starts[self.head] + SLICE)
+        let_in = self.totals[self.head] - self.popped
+        self.opened.append([now, let_in])
+        self.backlog += let_in
         self.popped = self.totals[self.head]
         self.head += 1
         if self.head > 1024 and self.head * 2 > len(self.starts):  # drop what was let in, now and then
@@ -99,6 +114,27 @@ class _Queue:
     def ahead_of(self, arrival: float) -> int:
         index = bisect.bisect_right(self.starts, arrival - SLICE, self.head)  # slices wholly before this arrival's
         return (self.totals[index - 1] - self.popped) if index > self.head else 0
+
+    def came_in(self) -> None:
+        """A waiter of a slice let in was admitted."""
+        opened = self.opened
+        while opened and opened[0][1] <= 0:
+            opened.popleft()
+        if opened:
+            opened[0][1] -= 1
+            self.backlog -= 1
+
+    def expire(self, now: float) -> None:
+        """Forget waiters let in long ago who never came (gave up, or joined through another process)."""
+        opened = self.opened
+        while opened and (opened[0][1] <= 0 or opened[0][0] < now - OPEN_FOR):
+            self.backlog -= max(0, opened.popleft()[1])
+
+    def may_open(self, now: float) -> bool:
+        """Let the next slice in on a free slot only while fewer than about BACKLOG seconds of admissions are let in
+        and not yet come (each comes back once per Retry-After, 2-4 s): enough to keep the process busy."""
+        self.expire(now)
+        return self.backlog < max(self.rate * BACKLOG, MIN_BACKLOG)
 
     def note_admit(self, now: float) -> None:
         self.admitted += 1
@@ -159,18 +195,19 @@ class WaitingRoom:
         queue = self._queue(space_id, now)
         if arrival is None:
             if has_room and (spare or not queue.waiting):
-                if queue.waiting:
-                    queue.advance()  # the line moves on too: its head comes in on its next try
+                if queue.waiting and queue.may_open(now):
+                    queue.advance(now)  # the line moves on too: its head comes in on its next try
                 queue.note_admit(now)
                 return Decision(True, arrival=now)
-            if has_room:
-                queue.advance()  # a free slot while the line stands still: its head may come in on its next try
+            if has_room and queue.may_open(now):
+                queue.advance(now)  # a free slot while the line stands still: its head may come in on its next try
             arrival = now
             queue.add(arrival)
             return self._wait(queue, space_id, arrival, nonce)
-        if has_room and arrival >= queue.cursor and queue.waiting:
-            queue.advance()  # a free slot no earlier waiter took: let the next slice in
+        if has_room and arrival >= queue.cursor and queue.waiting and queue.may_open(now):
+            queue.advance(now)  # a free slot no earlier waiter took: let the next slice in
         if has_room and arrival < queue.cursor:
+            queue.came_in()
             queue.note_admit(now)
             return Decision(True, arrival=arrival)
         if arrival >= queue.cursor and not queue.waiting:
@@ -198,8 +235,9 @@ class WaitingRoom:
         queue = self.rooms.get(space_id)
         if queue is None or not queue.waiting or arrival < queue.cursor:
             return True, PASS_TTL
+        queue.expire(self.clock())
         rate = max(queue.rate, MIN_LOOKAHEAD)
-        ahead = queue.ahead_of(arrival) - rate * LOOKAHEAD
+        ahead = queue.backlog + queue.ahead_of(arrival) - rate * LOOKAHEAD  # let in but not yet come count too
         if ahead <= 0:
             return True, PASS_TTL
         return False, max(1, min(MAX_HOLD, int(ahead / rate / 2)))
