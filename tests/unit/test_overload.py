@@ -289,8 +289,8 @@ def test_the_line_is_let_in_about_as_fast_as_it_comes_in():
     first, second, third = (room.verify(8, t)[1] for t in tokens)
     assert room.decide(8, first, has_room=True).admit  # a free slot lets the first slice in (39 now let in, not come)
     assert not room.decide(8, second, has_room=True).admit  # 39 let in and not come: the next slice waits
-    for _ in range(20):
-        assert room.decide(8, first, has_room=True).admit  # the first slice's waiters come in
+    for _ in range(20):  # the first slice's waiters come in, even while the process is full: their turn has come
+        assert room.decide(8, first, has_room=False).admit
     assert room.decide(8, second, has_room=True).admit  # 19 left to come: below the bound (32), the line moves on
     assert not room.decide(8, third, has_room=True).admit
     clock.at += OPEN_FOR + 1  # the rest of those let in never came: the line does not wait for them for ever

@@ -206,8 +206,8 @@ class WaitingRoom:
             return self._wait(queue, space_id, arrival, nonce)
         if has_room and arrival >= queue.cursor and queue.waiting and queue.may_open(now):
             queue.advance(now)  # a free slot no earlier waiter took: let the next slice in
-        if has_room and arrival < queue.cursor:
-            queue.came_in()
+        if arrival < queue.cursor:  # its turn has come: in, even past the limit (a refusal would cost about a quarter
+            queue.came_in()           # of the join, and it comes back in 2-4 s; the slices let in are bounded)
             queue.note_admit(now)
             return Decision(True, arrival=arrival)
         if arrival >= queue.cursor and not queue.waiting:
