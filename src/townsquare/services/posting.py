@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, select, update
@@ -26,6 +27,7 @@ from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import (
     idempotency_keys,
     mentions,
+    oauth_apps,
     status_edits,
     status_tags,
     statuses,
@@ -137,11 +139,25 @@ def check_draft(draft: Draft, max_chars: int) -> None:
 async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
                       max_chars: int, app_id: int | None = None, idempotency_key: str | None = None) -> int:
     """Create a status with its mentions, tags, notifications and fan-out job; return its id."""
+    status_id, _ = await post_status_shown(conn, author, draft, base_url=base_url, domain=domain, max_chars=max_chars,
+                                           app_id=app_id, idempotency_key=idempotency_key)
+    return status_id
+
+
+async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
+                            max_chars: int, app_id: int | None = None,
+                            idempotency_key: str | None = None) -> tuple[int, Status | None]:
+    """Create a status as post_status does; return its id and the status as its author sees it now.
+
+    The status is built from what this transaction just wrote (no reading back). It is None when that
+    cannot be done exactly: a repeated Idempotency-Key (the status is an older one) or a quote (whose
+    nested status is hydrated per viewer); the caller then reads the status as any other.
+    """
     if idempotency_key:
         row = (await conn.execute(select(idempotency_keys.c.status_id).where(and_(
             idempotency_keys.c.account_id == author.id, idempotency_keys.c.key == idempotency_key[:200])))).first()
         if row is not None:
-            return row[0]
+            return row[0], None
     _validate(draft, max_chars)
     media = await media_for_status(conn, author.id, draft.media_ids) if draft.media_ids else []
     parent = None
@@ -157,7 +173,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
     html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
     status_id = new_id()
     stamp = now()
-    await conn.execute(statuses.insert().values(
+    values = dict(
         id=status_id, account_id=author.id, text=draft.text, content=html, spoiler_text=draft.spoiler_text,
         visibility=visibility, sensitive=bool(draft.sensitive if draft.sensitive is not None else author.default_sensitive) or bool(draft.spoiler_text),
         language=draft.language or author.default_language or "en",
@@ -165,9 +181,9 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         in_reply_to_account_id=parent.account_id if parent is not None else None,
         reblog_of_id=None, application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0,
         created_at=stamp, quote_approval_policy=quoting.policy_for(draft.quote_approval_policy, visibility),
-    ))
-    if draft.poll is not None:
-        await poll_service.attach_poll(conn, status_id, author, draft.poll)
+    )
+    await conn.execute(statuses.insert().values(**values))
+    poll = await poll_service.attach_poll(conn, status_id, author, draft.poll) if draft.poll is not None else None
     if quoted is not None:
         await quoting.record_quote(conn, author, status_id, quoted)
     if visibility == "direct":
@@ -180,14 +196,45 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         await media_rows.attach(conn, status_id, [m.id for m in media])
     await queue_link_card(conn, status_id, html)
     author_row = account_store.accounts
-    await conn.execute(update(author_row).where(author_row.c.id == author.id).values(  # one statement, not two
-        statuses_count=author_row.c.statuses_count + 1, last_status_at=stamp))
+    # One statement, not two; it answers the author's row as it now is, which the response shows.
+    written = (await conn.execute(update(author_row).where(author_row.c.id == author.id).values(
+        statuses_count=author_row.c.statuses_count + 1, last_status_at=stamp).returning(*author_row.c))).first()
     if parent is not None:
         await conn.execute(update(statuses).where(statuses.c.id == parent.id).values(replies_count=statuses.c.replies_count + 1))
     if idempotency_key:
         await conn.execute(idempotency_keys.insert().values(account_id=author.id, key=idempotency_key[:200], status_id=status_id, created_at=stamp))
     await enqueue(conn, "fan_out_status", {"status_id": status_id})
-    return status_id
+    if quoted is not None or written is None:
+        return status_id, None
+    status = Status.from_row(values)
+    status.account = Account.from_row(written)
+    status.mentions = sorted(mentioned, key=lambda a: a.id)  # the order a read gives (storage.statuses.hydrate)
+    status.tags = sorted({n[:200] for n in tag_names})
+    status.application = await _application(conn, app_id)
+    status.media_attachments = [dataclasses.replace(m, status_id=status_id, position=i) for i, m in enumerate(media)]
+    status.poll = poll
+    if status.account.sensitized_at is not None:
+        status.sensitive = True  # a moderator marked the author's media sensitive
+    status.quote_current_user = quote_store.current_user(status, author.id, set())
+    return status_id, status
+
+
+async def _application(conn: AsyncConnection, app_id: int | None) -> dict | None:
+    """The name and website of the app a status was posted with, as a read shows them (apps are never renamed)."""
+    if app_id is None:
+        return None
+    found = _APPS.get(app_id)
+    if found is None:
+        row = (await conn.execute(select(oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id == app_id))).first()
+        if row is None:
+            return None
+        if len(_APPS) >= 1000:
+            _APPS.clear()
+        found = _APPS[app_id] = {"name": row.name, "website": row.website}
+    return dict(found)
+
+
+_APPS: dict[int, dict] = {}
 
 
 async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):
