@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from townsquare.storage import sqlite_driver
 from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.storage.writable import StorageHealth
 
@@ -42,7 +43,10 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=8, max_overflow=8)
+        # Enough pooled connections for the readers of a busy server, so none is opened (a thread and four
+        # PRAGMAs) and closed again per burst; each statement makes one trip to a connection's thread.
+        engine = create_async_engine(url, pool_size=16, max_overflow=16,
+                                     connect_args={"async_creator_fn": sqlite_driver.connect})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # Plan every statement for its own parameters. asyncpg prepares each statement once per connection, and after five
