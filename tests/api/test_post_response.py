@@ -21,7 +21,8 @@ def _same(posted: dict, read: dict) -> None:
 
 
 async def test_post_response_equals_a_read_right_after(server):
-    alice, bob, carol = await server.user("alice"), await server.user("bob"), await server.user("carol")
+    alice, bob = await server.user("alice"), await server.user("bob")
+    await server.user("carol")  # mentioned below
     root = (await bob.post("/api/v1/statuses", json={"status": "root post"})).json()
     cases = [
         {"status": "plain"},
