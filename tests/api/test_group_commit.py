@@ -75,6 +75,48 @@ async def test_a_unit_failing_in_the_database_is_rolled_back_alone(server):
     assert len(await stored_ids(server)) == 6
 
 
+async def test_a_first_unit_failing_takes_only_its_own_writes_back(server):
+    """The first unit of a transaction runs without a savepoint: when it fails, the transaction is rolled back
+    and begun again, and the units waiting behind it commit."""
+    db = server.ctx.db
+    statements: list[str] = []
+    release = asyncio.Event()
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    async def unit(job_id: int, fail: bool = False):
+        async with db.write() as conn:
+            await conn.execute(jobs.insert().values(id=job_id, queue="default", kind="noop", payload={}, state="failed",
+                                                    attempts=0, run_at=func.now(), created_at=func.now()))
+            if fail:
+                await release.wait()  # the others queue up behind it meanwhile
+                raise RuntimeError("the first unit fails")
+
+    from sqlalchemy import event
+
+    await server.ctx.jobs.stop()  # no job claim may open the transaction before the first unit
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        first = asyncio.create_task(unit(11, fail=True))
+        await asyncio.sleep(0.01)
+        others = [asyncio.create_task(unit(n)) for n in (12, 13)]
+        await asyncio.sleep(0.01)
+        release.set()
+        results = await asyncio.gather(first, *others, return_exceptions=True)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+        server.ctx.jobs.start()
+    assert isinstance(results[0], RuntimeError) and results[1:] == [None, None]
+    async with db.read() as conn:
+        kept = {r[0] for r in await conn.execute(select(jobs.c.id).where(jobs.c.id.in_([11, 12, 13])))}
+    assert kept == {12, 13}
+    if db.group_commit:
+        first_insert = next(i for i, st in enumerate(statements) if st.startswith("INSERT INTO jobs"))
+        began = max(i for i, st in enumerate(statements[:first_insert]) if st.startswith("BEGIN"))
+        assert not any(st.startswith("SAVEPOINT") for st in statements[began:first_insert]), statements[:first_insert + 1]
+
+
 async def test_a_failed_commit_loses_no_acknowledged_post(server, monkeypatch):
     """A commit that fails mid-run fails every post of its batch (none was acknowledged); every 200 is stored."""
     db = server.ctx.db

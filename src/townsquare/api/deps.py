@@ -42,7 +42,7 @@ def bearer(request: Request) -> str | None:
 
 async def get_viewer(request: Request, scope: str | None = None, *, required: bool = True, user: bool = True) -> Viewer:
     """Authenticate a request and check its scope; anonymous only when not required."""
-    cached = getattr(request.state, "viewer", None)
+    cached = request.scope.get("state", {}).get("viewer")  # request.state's own dict, without getattr's exception
     if cached is None:
         cached = ANONYMOUS
         secret = bearer(request)
@@ -55,7 +55,8 @@ async def get_viewer(request: Request, scope: str | None = None, *, required: bo
                 raise ApiError(401, "The access token is invalid")
             if account is not None and not account.approved:
                 raise ApiError(403, "Your login is currently pending approval")
-            if account is not None and not request.url.path.startswith(RESTRICTED_PATHS):
+            sanctioned = account is not None and (account.suspended_at is not None or account.disabled_at is not None)
+            if sanctioned and not request.url.path.startswith(RESTRICTED_PATHS):  # the URL is built only when needed
                 # A suspended or disabled account keeps its token only to read and appeal its warnings.
                 if account.suspended_at is not None:
                     raise ApiError(401, "Your account is suspended")

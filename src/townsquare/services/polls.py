@@ -58,13 +58,16 @@ def check_poll(poll: PollDraft) -> None:
         raise unprocessable("Poll expiration is too far into the future")
 
 
-async def attach_poll(conn: AsyncConnection, status_id: int, author: Account, poll: PollDraft) -> int:
-    """Create the poll of a new status and the durable job that announces its end."""
-    expires_at = now() + timedelta(seconds=poll.expires_in)
-    poll_id = await poll_store.insert(conn, status_id, author.id, [o.strip() for o in poll.options], poll.multiple,
-                                      poll.hide_totals, expires_at)
+async def attach_poll(conn: AsyncConnection, status_id: int, author: Account, poll: PollDraft) -> Poll:
+    """Create the poll of a new status and the durable job that announces its end; return it as its author sees it."""
+    stamp = now()
+    expires_at = stamp + timedelta(seconds=poll.expires_in)
+    options = [o.strip() for o in poll.options]
+    poll_id = await poll_store.insert(conn, status_id, author.id, options, poll.multiple, poll.hide_totals, expires_at)
     await enqueue(conn, END_JOB, {"poll_id": poll_id}, run_at=expires_at)
-    return poll_id
+    return Poll(id=poll_id, status_id=status_id, account_id=author.id, options=options, multiple=bool(poll.multiple),
+                hide_totals=bool(poll.hide_totals), expires_at=expires_at, created_at=stamp,
+                tallies=[0] * len(options), own_votes=[], voted=True)  # its author counts as having voted
 
 
 async def edit_poll(conn: AsyncConnection, status_id: int, author: Account, poll: PollDraft | None) -> None:

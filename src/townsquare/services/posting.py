@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.cards.service import queue_link_card
@@ -26,6 +27,7 @@ from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import (
     idempotency_keys,
     mentions,
+    oauth_apps,
     status_edits,
     status_tags,
     statuses,
@@ -77,19 +79,37 @@ async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) 
     return rendered.html, mentioned, rendered.tags
 
 
+# Statements built once: building a Core statement costs more than running it (see storage/statuses.py).
+_TAG_BY_NAME = select(tags.c.id).where(tags.c.name == bindparam("name"))
+_INSERT_STATUS_TAG = status_tags.insert()
+_INSERT_STATUS = statuses.insert()
+_INSERT_MENTION = mentions.insert()
+_INSERT_IDEMPOTENCY = idempotency_keys.insert()
+_IDEMPOTENT = select(idempotency_keys.c.status_id).where(and_(
+    idempotency_keys.c.account_id == bindparam("account_id"), idempotency_keys.c.key == bindparam("key")))
+_PARENT = select(statuses).where(statuses.c.id == bindparam("parent_id")).where(visible_to(0))  # any id: bound per viewer
+_ONE_MORE_REPLY = update(statuses).where(statuses.c.id == bindparam("parent_id")).values(
+    replies_count=statuses.c.replies_count + 1)
+_A = account_store.accounts
+# One statement, not two; it answers the author's row as it now is, which the response shows.
+_ONE_MORE_STATUS = update(_A).where(_A.c.id == bindparam("author_id")).values(
+    statuses_count=_A.c.statuses_count + 1, last_status_at=bindparam("stamp")).returning(*_A.c)
+
+
 async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str], fresh: bool = False) -> None:
     # A fresh status has no tags yet, so only repeats within its own text need skipping (no lookup per tag).
-    linked: set[int] = set()
+    linked: list[int] = []
     for name in dict.fromkeys(n[:200] for n in names):
-        row = (await conn.execute(select(tags.c.id).where(tags.c.name == name))).first()
+        row = (await conn.execute(_TAG_BY_NAME, {"name": name})).first()
         tag_id = row[0] if row else await _new_tag(conn, name)
         if tag_id in linked:
             continue
         present = None if fresh else (await conn.execute(select(status_tags.c.tag_id).where(
             and_(status_tags.c.status_id == status_id, status_tags.c.tag_id == tag_id)))).first()
         if present is None:
-            await conn.execute(status_tags.insert().values(status_id=status_id, tag_id=tag_id))
-        linked.add(tag_id)
+            linked.append(tag_id)
+    if linked:  # one statement for all of them
+        await conn.execute(_INSERT_STATUS_TAG, [{"status_id": status_id, "tag_id": t} for t in linked])
 
 
 async def _new_tag(conn: AsyncConnection, name: str) -> int:
@@ -137,16 +157,29 @@ def check_draft(draft: Draft, max_chars: int) -> None:
 async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
                       max_chars: int, app_id: int | None = None, idempotency_key: str | None = None) -> int:
     """Create a status with its mentions, tags, notifications and fan-out job; return its id."""
+    status_id, _ = await post_status_shown(conn, author, draft, base_url=base_url, domain=domain, max_chars=max_chars,
+                                           app_id=app_id, idempotency_key=idempotency_key)
+    return status_id
+
+
+async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
+                            max_chars: int, app_id: int | None = None,
+                            idempotency_key: str | None = None) -> tuple[int, Status | None]:
+    """Create a status as post_status does; return its id and the status as its author sees it now.
+
+    The status is built from what this transaction just wrote (no reading back). It is None when that
+    cannot be done exactly: a repeated Idempotency-Key (the status is an older one) or a quote (whose
+    nested status is hydrated per viewer); the caller then reads the status as any other.
+    """
     if idempotency_key:
-        row = (await conn.execute(select(idempotency_keys.c.status_id).where(and_(
-            idempotency_keys.c.account_id == author.id, idempotency_keys.c.key == idempotency_key[:200])))).first()
+        row = (await conn.execute(_IDEMPOTENT, {"account_id": author.id, "key": idempotency_key[:200]})).first()
         if row is not None:
-            return row[0]
+            return row[0], None
     _validate(draft, max_chars)
     media = await media_for_status(conn, author.id, draft.media_ids) if draft.media_ids else []
     parent = None
     if draft.in_reply_to_id is not None:
-        parent = (await conn.execute(select(statuses).where(statuses.c.id == draft.in_reply_to_id).where(visible_to(author.id)), viewer_params(author.id))).first()
+        parent = (await conn.execute(_PARENT, {**viewer_params(author.id), "parent_id": draft.in_reply_to_id})).first()
         if parent is None or parent.reblog_of_id is not None:
             raise not_found()
     visibility = draft.visibility or author.default_visibility or "public"
@@ -157,7 +190,7 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
     html, mentioned, tag_names = await _render(conn, draft.text, base_url, domain)
     status_id = new_id()
     stamp = now()
-    await conn.execute(statuses.insert().values(
+    values = dict(
         id=status_id, account_id=author.id, text=draft.text, content=html, spoiler_text=draft.spoiler_text,
         visibility=visibility, sensitive=bool(draft.sensitive if draft.sensitive is not None else author.default_sensitive) or bool(draft.spoiler_text),
         language=draft.language or author.default_language or "en",
@@ -165,29 +198,59 @@ async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, b
         in_reply_to_account_id=parent.account_id if parent is not None else None,
         reblog_of_id=None, application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0,
         created_at=stamp, quote_approval_policy=quoting.policy_for(draft.quote_approval_policy, visibility),
-    ))
-    if draft.poll is not None:
-        await poll_service.attach_poll(conn, status_id, author, draft.poll)
+    )
+    await conn.execute(_INSERT_STATUS, values)
+    poll = await poll_service.attach_poll(conn, status_id, author, draft.poll) if draft.poll is not None else None
     if quoted is not None:
         await quoting.record_quote(conn, author, status_id, quoted)
     if visibility == "direct":
         await conversations.record_direct_status(conn, author, status_id, [a.id for a in mentioned])
+    if mentioned:
+        await conn.execute(_INSERT_MENTION, [{"status_id": status_id, "account_id": a.id} for a in mentioned])
     for account in mentioned:
-        await conn.execute(mentions.insert().values(status_id=status_id, account_id=account.id))
         await notify(conn, account.id, author.id, "mention", status_id)
     await _attach_tags(conn, status_id, tag_names, fresh=True)
     if media:  # a new status has no attachments to detach, so without media there is nothing to write
         await media_rows.attach(conn, status_id, [m.id for m in media])
     await queue_link_card(conn, status_id, html)
-    author_row = account_store.accounts
-    await conn.execute(update(author_row).where(author_row.c.id == author.id).values(  # one statement, not two
-        statuses_count=author_row.c.statuses_count + 1, last_status_at=stamp))
+    written = (await conn.execute(_ONE_MORE_STATUS, {"author_id": author.id, "stamp": stamp})).first()
     if parent is not None:
-        await conn.execute(update(statuses).where(statuses.c.id == parent.id).values(replies_count=statuses.c.replies_count + 1))
+        await conn.execute(_ONE_MORE_REPLY, {"parent_id": parent.id})
     if idempotency_key:
-        await conn.execute(idempotency_keys.insert().values(account_id=author.id, key=idempotency_key[:200], status_id=status_id, created_at=stamp))
+        await conn.execute(_INSERT_IDEMPOTENCY, {"account_id": author.id, "key": idempotency_key[:200],
+                                                 "status_id": status_id, "created_at": stamp})
     await enqueue(conn, "fan_out_status", {"status_id": status_id})
-    return status_id
+    if quoted is not None or written is None:
+        return status_id, None
+    status = Status.from_row(values)
+    status.account = Account.from_row(written)
+    status.mentions = sorted(mentioned, key=lambda a: a.id)  # the order a read gives (storage.statuses.hydrate)
+    status.tags = sorted({n[:200] for n in tag_names})
+    status.application = await _application(conn, app_id)
+    status.media_attachments = [dataclasses.replace(m, status_id=status_id, position=i) for i, m in enumerate(media)]
+    status.poll = poll
+    if status.account.sensitized_at is not None:
+        status.sensitive = True  # a moderator marked the author's media sensitive
+    status.quote_current_user = quote_store.current_user(status, author.id, set())
+    return status_id, status
+
+
+async def _application(conn: AsyncConnection, app_id: int | None) -> dict | None:
+    """The name and website of the app a status was posted with, as a read shows them (apps are never renamed)."""
+    if app_id is None:
+        return None
+    found = _APPS.get(app_id)
+    if found is None:
+        row = (await conn.execute(select(oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id == app_id))).first()
+        if row is None:
+            return None
+        if len(_APPS) >= 1000:
+            _APPS.clear()
+        found = _APPS[app_id] = {"name": row.name, "website": row.website}
+    return dict(found)
+
+
+_APPS: dict[int, dict] = {}
 
 
 async def _own_status(conn: AsyncConnection, viewer: Account, status_id: int):

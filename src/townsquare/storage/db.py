@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from townsquare.storage import sqlite_driver
 from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.storage.writable import StorageHealth
 
@@ -42,7 +43,10 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=8, max_overflow=8)
+        # Enough pooled connections for the readers of a busy server, so none is opened (a thread and four
+        # PRAGMAs) and closed again per burst; each statement makes one trip to a connection's thread.
+        engine = create_async_engine(url, pool_size=16, max_overflow=16,
+                                     connect_args={"async_creator_fn": sqlite_driver.connect})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # Plan every statement for its own parameters. asyncpg prepares each statement once per connection, and after five
@@ -73,7 +77,7 @@ MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opene
 class _Unit:
     """One caller's unit of work inside a group commit: its turn on the connection, its end, the batch's commit."""
 
-    __slots__ = ("turn", "finished", "committed", "outbox", "broken", "task")
+    __slots__ = ("turn", "finished", "committed", "outbox", "broken", "task", "first", "undo")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.task = asyncio.current_task()  # the caller: if it ends without finishing its unit, the batch must not wait forever
@@ -83,6 +87,10 @@ class _Unit:
         self.committed.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody waiting is fine
         self.outbox: list = []
         self.broken: BaseException | None = None  # why the transaction cannot go on (its savepoint could not be ended)
+        # The first unit of a transaction runs without a savepoint (two statements fewer): the transaction holds
+        # nothing else, so when it fails the leader rolls the whole transaction back (`undo`) and begins another.
+        self.first = False
+        self.undo = False
 
 
 class Database:
@@ -183,21 +191,25 @@ class Database:
             raise
         kept = False
         try:
-            savepoint = await conn.begin_nested()
+            savepoint = None if unit.first else await conn.begin_nested()
             conn.info[OUTBOX] = []
             try:
                 yield conn
             except BaseException as exc:
+                if savepoint is None:
+                    unit.undo = True  # the leader rolls the transaction back: it holds only this unit's writes
+                    raise
                 try:
                     await savepoint.rollback()
                 except Exception:
                     unit.broken = exc  # e.g. SQLite rolled the whole transaction back (disk full): the batch fails
                 raise
-            try:
-                await savepoint.commit()
-            except BaseException as exc:
-                unit.broken = exc
-                raise
+            if savepoint is not None:
+                try:
+                    await savepoint.commit()
+                except BaseException as exc:
+                    unit.broken = exc
+                    raise
             unit.outbox = conn.info.pop(OUTBOX, None) or []
             kept = True
         except (DBAPIError, PendingRollbackError, OSError) as exc:
@@ -228,14 +240,13 @@ class Database:
             try:
                 async with self.engine.connect() as conn:
                     try:
-                        await conn.begin()
-                        # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write.
-                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        await self._begin(conn)
                         opened = loop.time()
                         while self._waiting and len(batch) < MAX_BATCH and loop.time() - opened < MAX_BATCH_SECONDS:
                             unit = self._waiting.popleft()
                             if unit.turn.cancelled():
                                 continue
+                            unit.first = not batch  # nothing kept in the transaction yet
                             unit.turn.set_result(conn)
                             given.append(unit)
                             if unit.task is not None and not unit.finished.done():
@@ -247,6 +258,9 @@ class Database:
                                 batch.append(unit)
                             if unit.broken is not None:
                                 raise _BatchBroken(unit.broken)
+                            if unit.undo:  # a first unit failed: drop its writes with the transaction, begin anew
+                                await conn.rollback()
+                                await self._begin(conn)
                         await self._commit(conn)
                     except BaseException:
                         with contextlib.suppress(Exception):
@@ -274,6 +288,12 @@ class Database:
             for unit in batch:
                 if not unit.committed.done():
                     unit.committed.set_result(None)
+
+    @staticmethod
+    async def _begin(conn: AsyncConnection) -> None:
+        await conn.begin()
+        # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write.
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async def _commit(self, conn: AsyncConnection) -> None:
         """Commit a group's transaction (a seam for tests that make a commit fail)."""

@@ -274,7 +274,9 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
     everything = items + list(inner.values())
     ids = [s.id for s in everything]
 
-    mention_rows = (await conn.execute(select(mentions).where(mentions.c.status_id.in_(ids)))).all()
+    # Ordered, so a read and a post's own response (services.posting) list them alike on every backend.
+    mention_rows = (await conn.execute(select(mentions).where(mentions.c.status_id.in_(ids))
+                                       .order_by(mentions.c.status_id, mentions.c.account_id))).all()
     account_ids = {s.account_id for s in everything} | {m.account_id for m in mention_rows}
     accounts_by_id = await account_store.get_many(conn, account_ids, include_suspended=True)
 

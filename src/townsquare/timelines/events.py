@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from townsquare.storage import media as media_rows
 from townsquare.storage import conversations as conversation_store
 from townsquare.storage.db import after_commit
-from townsquare.storage.tables import accounts, follows, mentions, status_tags, tags
+from townsquare.storage.tables import accounts, follows, media_attachments, mentions, status_tags, tags
 from townsquare.timelines.recipients import is_hybrid
 from townsquare.timelines.status_cache import invalidate_after_commit
 
@@ -141,10 +140,17 @@ async def publish_feed_deliveries(target, status, feeds: Iterable[str], event: s
     await publish_list_update(target, status, lists, event)
 
 
-async def _tag_names(conn: AsyncConnection, status_id: int) -> list[str]:
-    rows = await conn.execute(
-        select(tags.c.name).join(status_tags, status_tags.c.tag_id == tags.c.id).where(status_tags.c.status_id == status_id))
-    return [r[0] for r in rows]
+_MEDIA_AND_TAGS = union_all(  # built once: whether a status has media, and its tag names, in one statement
+    select(literal("m").label("k"), literal("").label("name"))
+    .where(exists().where(media_attachments.c.status_id == bindparam("status_id"))),
+    select(literal("t"), tags.c.name).join(status_tags, status_tags.c.tag_id == tags.c.id)
+    .where(status_tags.c.status_id == bindparam("status_id")),
+)
+
+
+async def _media_and_tags(conn: AsyncConnection, status_id: int) -> tuple[bool, list[str]]:
+    rows = (await conn.execute(_MEDIA_AND_TAGS, {"status_id": status_id})).all()
+    return any(k == "m" for k, _ in rows), [name for k, name in rows if k == "t"]
 
 
 async def _mentioned(conn: AsyncConnection, status_id: int) -> list[int]:
@@ -164,9 +170,10 @@ async def _public_and_direct(conn: AsyncConnection, status, event: str) -> list[
     message = _message(event, status.id)
     if status.visibility == "public" and status.reblog_of_id is None:
         pairs += [(PUBLIC, message), (PUBLIC_LOCAL, message)]
-        if await media_rows.of_status(conn, status.id):  # the only_media streams
+        has_media, names = await _media_and_tags(conn, status.id)
+        if has_media:  # the only_media streams
             pairs += [(f"{PUBLIC}:media", message), (f"{PUBLIC_LOCAL}:media", message)]
-        for name in await _tag_names(conn, status.id):
+        for name in names:
             pairs += [(hashtag_channel(name), message), (hashtag_channel(name, True), message)]
     if status.visibility == "direct" and event == "update":
         # Each participant hears of their own thread (storage/conversations.py, filed with the status).

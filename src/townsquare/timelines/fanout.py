@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Status
@@ -13,6 +13,14 @@ from townsquare.storage.tables import accounts, follows, statuses
 from townsquare.timelines.events import publish_new_status
 from townsquare.timelines.feeds import FeedStore, entry_of
 from townsquare.timelines.recipients import feed_recipients, is_hybrid
+
+
+# Built once (building them cost more than running them). The author's counts come with the status row.
+_STATUS_AND_AUTHOR = (select(statuses, accounts.c.id.label("a_exists"), accounts.c.followers_count, accounts.c.feed_hybrid)
+                      .select_from(statuses.outerjoin(accounts, accounts.c.id == statuses.c.account_id))
+                      .where(statuses.c.id == bindparam("status_id")))
+_SUBSCRIBERS = select(follows.c.account_id).where(and_(
+    follows.c.target_account_id == bindparam("author_id"), follows.c.notify.is_(True)))
 
 
 @dataclass
@@ -30,7 +38,7 @@ class FanoutResult:
 async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int, *, active_days: int = 14,
                          hybrid_threshold: int = 10_000) -> FanoutResult:
     """Deliver a status to the feeds of those who should see it, and send 'status' notifications."""
-    row = (await conn.execute(select(statuses).where(statuses.c.id == status_id))).first()
+    row = (await conn.execute(_STATUS_AND_AUTHOR, {"status_id": status_id})).first()
     if row is None:
         return FanoutResult(None)  # deleted before delivery: nothing to do
     status = Status.from_row(row)
@@ -40,8 +48,7 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
         original = (await conn.execute(select(statuses.c.account_id).where(statuses.c.id == status.reblog_of_id))).first()
         if original is not None:
             authors.append(original.account_id)
-    author = (await conn.execute(select(accounts.c.followers_count, accounts.c.feed_hybrid)
-                                 .where(accounts.c.id == status.account_id))).first()
+    author = row if row.a_exists is not None else None
     hybrid = author is not None and hybrid_threshold > 0 and (author.feed_hybrid or is_hybrid(author.followers_count, hybrid_threshold))
     if hybrid and not author.feed_hybrid:
         await conn.execute(update(accounts).where(accounts.c.id == status.account_id).values(feed_hybrid=True))
@@ -50,9 +57,7 @@ async def fan_out_status(conn: AsyncConnection, feeds: FeedStore, status_id: int
     reached = [] if status.visibility == "direct" else await feeds.deliver(conn, entry_of(status), recipients)
     await publish_new_status(conn, status, reached, hybrid)  # sent on the bus after the job commits
     if status.reblog_of_id is None and status.visibility in ("public", "unlisted", "private") and status.in_reply_to_id is None:
-        subscribers = await conn.execute(
-            select(follows.c.account_id).where(and_(follows.c.target_account_id == status.account_id, follows.c.notify.is_(True)))
-        )
+        subscribers = await conn.execute(_SUBSCRIBERS, {"author_id": status.account_id})
         for (account_id,) in subscribers:
             await notify(conn, account_id, status.account_id, "status", status.id, once=True)
     return FanoutResult(status, reached, hybrid)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select
+from sqlalchemy import BigInteger, String, and_, bindparam, delete, exists, func, not_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect
 
 from townsquare.core.errors import ApiError
 from townsquare.storage.tables import feed_entries, statuses
-from townsquare.timelines.recipients import home_key, list_key
+from townsquare.timelines.recipients import Recipients, home_key, list_key
 
 __all__ = ["Entry", "FeedStore", "SqlFeedStore", "FeedsUnavailable", "NO_FEEDS", "home_key", "list_key"]
 
@@ -64,7 +64,7 @@ class FeedStore(Protocol):
 
     limit: int
 
-    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Recipients | None) -> list[str]:
         """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
 
     async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
@@ -107,42 +107,62 @@ def entry_of(status) -> Entry:
     return Entry(status.id, status.account_id, status.reblog_of_id)
 
 
+_COLUMNS = ["feed", "status_id", "author_id", "reblog_of_id"]
+_ENTRY = (bindparam("e_status", type_=BigInteger), bindparam("e_author", type_=BigInteger),
+          bindparam("e_reblog", type_=BigInteger))
+
+
+def _absent(feed):
+    """True when the feed holds neither the entry's status nor anything sharing its target (bound as e_*)."""
+    target = bindparam("e_target", type_=BigInteger)
+    return not_(exists().where(and_(
+        feed_entries.c.feed == feed,
+        or_(feed_entries.c.status_id.in_([bindparam("e_status", type_=BigInteger), target]),
+            feed_entries.c.reblog_of_id == target),
+    )))
+
+
+def _entry_params(entry: Entry) -> dict:
+    return {"e_status": entry.status_id, "e_author": entry.author_id, "e_reblog": entry.reblog_of_id,
+            "e_target": entry.target_id}
+
+
+# Built once (building them cost more than running them); deliveries per shape of recipients SELECT.
+_FEED = bindparam("e_feed", type_=String)
+_ADD_ONE = feed_entries.insert().from_select(_COLUMNS, select(_FEED, *_ENTRY).where(_absent(_FEED)))
+_deliveries: dict[tuple, object] = {}
+
+
 class SqlFeedStore:
     """Feeds as rows of the main database: one INSERT ... SELECT per post, trimmed by a periodic sweep."""
 
     def __init__(self, limit: int = 800) -> None:
         self.limit = limit
 
-    def _absent(self, feed, entry: Entry):
-        return not_(exists().where(and_(
-            feed_entries.c.feed == feed,
-            or_(feed_entries.c.status_id.in_((entry.status_id, entry.target_id)), feed_entries.c.reblog_of_id == entry.target_id),
-        )))
-
-    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Recipients | None) -> list[str]:
         """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
-        reached: list[str] = []
-        if recipients is not None:
-            rec = recipients.subquery()
-            query = select(rec.c.feed, literal(entry.status_id), literal(entry.author_id), literal(entry.reblog_of_id)).where(
-                self._absent(rec.c.feed, entry))
-            result = await conn.execute(
-                feed_entries.insert().from_select(["feed", "status_id", "author_id", "reblog_of_id"], query)
-                .returning(feed_entries.c.feed))
-            reached = [r[0] for r in result]
         own = home_key(entry.author_id)
-        if own not in reached:
+        if recipients is None:
             await self.add_entries(conn, own, [entry])
+            return [own]
+        statement = _deliveries.get(recipients.key)
+        if statement is None:
+            # The author's own home feed rides along in the same INSERT ... SELECT (one statement, not two).
+            query = recipients.query
+            parts = list(query.selects) if isinstance(query, CompoundSelect) else [query]
+            named = union(*parts, select(bindparam("e_own", type_=String).label("feed"))).subquery()
+            statement = _deliveries[recipients.key] = feed_entries.insert().from_select(
+                _COLUMNS, select(named.c.feed, *_ENTRY).where(_absent(named.c.feed))).returning(feed_entries.c.feed)
+        result = await conn.execute(statement, {**recipients.params, **_entry_params(entry), "e_own": own})
+        reached = [r[0] for r in result]
+        if own not in reached:
             reached.append(own)
         return reached
 
     async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
         """Add entries (any order) to one feed, skipping duplicates."""
         for entry in sorted(entries, key=lambda e: e.status_id):
-            await conn.execute(feed_entries.insert().from_select(
-                ["feed", "status_id", "author_id", "reblog_of_id"],
-                select(literal(feed), literal(entry.status_id), literal(entry.author_id), literal(entry.reblog_of_id))
-                .where(self._absent(literal(feed), entry))))
+            await conn.execute(_ADD_ONE, {**_entry_params(entry), "e_feed": feed})
 
     async def page(self, conn: AsyncConnection, feed: str, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:

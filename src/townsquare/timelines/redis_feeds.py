@@ -14,12 +14,11 @@ import functools
 
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
 
 from townsquare.core.ids import new_id
 from townsquare.storage.tables import follows, list_accounts, statuses, tag_follows, status_tags
 from townsquare.timelines.feeds import Entry, FeedsUnavailable
-from townsquare.timelines.recipients import home_key, list_key
+from townsquare.timelines.recipients import Recipients, home_key, list_key
 
 ADD_SCRIPT = """
 if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
@@ -138,9 +137,9 @@ class RedisFeedStore:
                     got.extend(part)
         return got
 
-    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Select | None) -> list[str]:
+    async def deliver(self, conn: AsyncConnection, entry: Entry, recipients: Recipients | None) -> list[str]:
         """Add an entry to the author's home feed and to every feed the recipients SELECT names; return those that got it."""
-        feeds = [] if recipients is None else [r[0] for r in await conn.execute(recipients)]
+        feeds = [] if recipients is None else [r[0] for r in await conn.execute(recipients.query, recipients.params)]
         own = home_key(entry.author_id)
         if own not in feeds:
             feeds.append(own)

@@ -75,11 +75,14 @@ async def create_status(request: Request) -> Response:
     if p.get("scheduled_at") not in (None, ""):
         return await schedule(request, viewer, draft, parse_scheduled_at(p.get("scheduled_at")), p)
     async with ctx.db.write() as conn:
-        status_id = await posting.post_status(
+        status_id, shown = await posting.post_status_shown(
             conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars,
             app_id=viewer.app_id, idempotency_key=request.headers.get("idempotency-key"))
     ctx.after_commit()
-    return await _render_one(request, status_id, viewer.account.id)
+    if shown is None:
+        return await _render_one(request, status_id, viewer.account.id)
+    # Rendered from what the post wrote, after its commit: what GET /api/v1/statuses/:id shows its author.
+    return Response(status_json(shown, s.base_url), media_type=JSON_TYPE)
 
 
 @router.get("/api/v1/statuses")
