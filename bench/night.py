@@ -881,7 +881,7 @@ def main() -> None:
                                   preexec_fn=(lambda: pin(server_cpus)) if server_cpus else None)
         if args.server_cores:
             group = cap_cpu(server.pid, args.server_cores)
-        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port, worker_connections=16000, log_format="$townsquare_in_line $request_time $upstream_response_time " + LOG_FORMAT,
+        proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(nginx_config(tmp, app_port, proxy_port, worker_connections=16000, log_format="$townsquare_in_line $request_time " + LOG_FORMAT,
                                                                     line_check=not args.no_line_check))])  # on load_cpus, as this process is
         api = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", headers={"Authorization": f"Bearer {host_token}"},
                            timeout=30)
@@ -956,10 +956,10 @@ def main() -> None:
         playlist = httpx.get(f"http://127.0.0.1:{app_port}/spaces/{sid}/live.m3u8").text
         lines = log.read_text().splitlines()
         origin = [next((f for f in line.split() if f.startswith("/")), "") for line in lines
-                  if not line.split(" ", 3)[-1].startswith("-")]  # the uri field ($upstream_addr may hold "a : b")
+                  if not line.split(" ", 2)[-1].startswith("-")]  # the uri field ($upstream_addr may hold "a : b")
         started = [line.split() for line in lines if f"/api/v1/spaces/{sid}/start " in line]
-        if started:  # where the host's start spent its time: in nginx and the app, or before it reached nginx
-            host_stats["start_nginx"], host_stats["start_app"] = started[0][1], started[0][2]
+        if started:  # where the host's start spent its time: from nginx on (the app, one upstream), or before nginx
+            host_stats["start_nginx"] = started[0][1]
         cfg["app_requests"] = app_requests(lines, cfg)
     finally:
         for process in (proxy, server):
@@ -979,8 +979,8 @@ def app_requests(lines: list[str], cfg: dict) -> list[dict[str, int]]:
     """Per phase, the requests nginx passed to the app, by what they were and what the app answered (its log)."""
     sid, out = cfg["space_id"], [{} for _ in PHASES]
     for line in lines:
-        # the log's first fields: did the join carry a waiting-room token (1) or not (0), nginx's and the app's times
-        in_line, _, _, *fields = line.split()
+        # the log's first fields: did the join carry a waiting-room token (1) or not (0), and nginx's time for it
+        in_line, _, *fields = line.split()
         try:
             uri_at = next(i for i, f in enumerate(fields) if f.startswith("/"))
             at = float(fields[-1]) - cfg["start_wall"]
@@ -1053,7 +1053,7 @@ def report(args, c, cost, cfg, results, host, origin, playlist, metrics, cpu_ser
     rows = [
         ("C (joins/s at p99 < 100 ms, through nginx)", f"{c:,.0f}", "calibrated", ""),
         ("host start latency", f"{host.get('start_latency', float('nan')) * 1000:.0f} ms (HTTP {host.get('start_code')}; "
-                               f"nginx {host.get('start_nginx', '?')} s, of it the app {host.get('start_app', '?')} s)",
+                               f"from nginx on {host.get('start_nginx', '?')} s)",
          "< 1 s", host.get("start_latency", 9) < 1 and host.get("start_code") == 200),
         ("first segment after T0 (playlist through nginx)", f"{host.get('first_segment', float('nan')):.2f} s", "", ""),
         ("legit clients", f"{st['legit']:,}", "", ""),
