@@ -58,6 +58,9 @@ async def test_start_and_end_move_through_the_states(server):
     space = await live_space(host, record="true")
     assert space["state"] == "live" and space["started_at"]
     assert space["hls_url"] == f"http://test.local/spaces/{space['id']}/live.m3u8"
+    read = (await host.get(f"/api/v1/spaces/{space['id']}")).json()  # the start's answer is what a read shows
+    assert {k: v for k, v in read.items() if k != "listener_count"} == {
+        k: v for k, v in space.items() if k != "listener_count"}
     assert_error(await host.post(f"/api/v1/spaces/{space['id']}/start"), 422)
     r = await host.post(f"/api/v1/spaces/{space['id']}/end")
     assert r.status_code == 200, r.text

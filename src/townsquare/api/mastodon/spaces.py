@@ -70,9 +70,10 @@ async def render_many(ctx, conn, items: list[Space], viewer_id: int | None) -> l
     return out
 
 
-async def _one(ctx, space_id: int, viewer_id: int | None) -> dict:
+async def _one(ctx, space_id: int, viewer_id: int | None, known: Space | None = None) -> dict:
+    """Render one room for the viewer (read afresh, unless the caller holds what it has just written)."""
     async with ctx.db.read() as conn:
-        s = await service.get(conn, space_id)
+        s = known if known is not None else await service.get(conn, space_id)
         return (await render_many(ctx, conn, [s], viewer_id))[0]
 
 
@@ -171,7 +172,7 @@ async def start_space(request: Request, space_id: str) -> Response:
             await audio.start_room(sid, s.record)
         except Exception:  # the room is on air either way; the pipeline is retried by the next start_room
             log.exception("audio pipeline failed to start for space %s", sid)
-    data = await _one(ctx, sid, viewer.account.id)
+    data = await _one(ctx, sid, viewer.account.id, known=s)
     await ctx.spaces.publish(sid, "state", {"state": "live", "started_at": data["started_at"], "hls_url": data["hls_url"]})
     return json(data)
 
