@@ -23,11 +23,11 @@ from townsquare.storage import conversations as conversation_store
 from townsquare.storage import accounts as account_store
 from townsquare.storage import media as media_rows
 from townsquare.storage import quotes as quote_store
+from townsquare.storage import statuses as status_store
 from townsquare.storage.job_rows import enqueue
 from townsquare.storage.tables import (
     idempotency_keys,
     mentions,
-    oauth_apps,
     status_edits,
     status_tags,
     statuses,
@@ -241,12 +241,12 @@ async def _application(conn: AsyncConnection, app_id: int | None) -> dict | None
         return None
     found = _APPS.get(app_id)
     if found is None:
-        row = (await conn.execute(select(oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id == app_id))).first()
-        if row is None:
+        found = (await status_store.applications(conn, {app_id})).get(app_id)
+        if found is None:
             return None
         if len(_APPS) >= 1000:
             _APPS.clear()
-        found = _APPS[app_id] = {"name": row.name, "website": row.website}
+        _APPS[app_id] = found
     return dict(found)
 
 

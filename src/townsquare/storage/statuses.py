@@ -256,6 +256,14 @@ async def _nested(conn: AsyncConnection, rows: list, viewer_id: int | None) -> l
     return await hydrate(conn, rows, viewer_id, nested=True)
 
 
+async def applications(conn: AsyncConnection, app_ids: set[int]) -> dict[int, dict]:
+    """The name and website of each app, by id, as a status shows the app it was posted with."""
+    if not app_ids:
+        return {}
+    query = select(oauth_apps.c.id, oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id.in_(list(app_ids)))
+    return {r.id: {"name": r.name, "website": r.website} for r in (await conn.execute(query)).all()}
+
+
 async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, *, nested: bool = False,
                   notes: dict | None = None) -> list[Status]:
     """Turn status rows into domain Statuses with accounts, reblogs, mentions, tags and viewer flags.
@@ -287,13 +295,7 @@ async def hydrate(conn: AsyncConnection, rows: Iterable, viewer_id: int | None, 
             .where(status_tags.c.status_id.in_(ids))
         )
     ).all()
-    app_ids = {s.application_id for s in everything if s.application_id}
-    apps = {}
-    if app_ids:
-        apps = {
-            r.id: {"name": r.name, "website": r.website}
-            for r in (await conn.execute(select(oauth_apps.c.id, oauth_apps.c.name, oauth_apps.c.website).where(oauth_apps.c.id.in_(list(app_ids))))).all()
-        }
+    apps = await applications(conn, {s.application_id for s in everything if s.application_id})
 
     marks = await _viewer_marks(conn, viewer_id, ids, list(account_ids))
     favourited, bookmarked, pinned, reblogged, muted = marks["f"], marks["b"], marks["p"], marks["r"], marks["m"]
