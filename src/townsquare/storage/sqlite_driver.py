@@ -13,11 +13,26 @@ fetch, close) and a write three; a returned connection's reset (ROLLBACK) took o
 Calls on one connection never overlap (SQLAlchemy awaits each before the next), so the connection's
 thread is idle whenever the event loop touches the sqlite3 objects; SQLAlchemy opens it with
 check_same_thread=False already.
+
+Most statements make no trip at all: they run in place, on the event loop. A trip costs the loop a turn
+per statement, and on a busy server (the night's start: a host's start is ten statements) each turn is
+long, while the statements themselves are index lookups of a few microseconds. What runs in place is what
+cannot wait on a lock or the disk for long:
+
+* reads (WAL: a reader never waits for the writer);
+* writes inside a transaction begun with BEGIN IMMEDIATE (every group commit's): it holds the write lock
+  already, so no statement of it waits for another process.
+
+BEGIN, COMMIT (which may checkpoint the WAL), ROLLBACK, PRAGMAs, a write outside an IMMEDIATE transaction
+(its implicit BEGIN may wait up to the busy timeout for another process's lock) and any statement that once
+took longer than SLOW_SECONDS in place still go to the connection's thread, so a slow search cannot stall
+the loop twice.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import aiosqlite
@@ -30,20 +45,23 @@ class _Cursor(aiosqlite.Cursor):
     _rows: list | None = None
 
     async def execute(self, sql: str, parameters: Any = None) -> "_Cursor":
-        """Execute a statement and, if it returns rows, fetch them all in the same trip."""
+        """Execute a statement and, if it returns rows, fetch them all: in place, or in one trip to the thread."""
         cursor = self._cursor
 
         def run() -> list | None:
             cursor.execute(sql, [] if parameters is None else parameters)
             return cursor.fetchall() if cursor.description is not None else None
 
-        self._rows = await self._execute(run)
+        self._rows = _in_place(run, sql) if self._conn.may_run_in_place(sql) else await self._execute(run)
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> "_Cursor":
         """Execute a statement for each set of parameters (no rows)."""
         self._rows = None
-        await super().executemany(sql, parameters)
+        if self._conn.may_run_in_place(sql):
+            _in_place(lambda: self._cursor.executemany(sql, parameters), sql)
+        else:
+            await super().executemany(sql, parameters)
         return self
 
     async def fetchall(self) -> list:
@@ -74,8 +92,44 @@ class _Cursor(aiosqlite.Cursor):
         self._cursor.close()
 
 
+SLOW_SECONDS = 0.004  # a statement that took this long in place goes to the thread from then on
+_slow: set[str] = set()  # those statements' SQL
+_READS = ("SELECT", "select")
+_NEVER_IN_PLACE = ("BEGIN", "COMMIT", "END", "ROLLBACK", "PRAGMA", "VACUUM", "ANALYZE", "ATTACH", "DETACH")
+
+
+def _in_place(run, sql: str):
+    began = time.perf_counter()
+    try:
+        return run()
+    finally:
+        if time.perf_counter() - began > SLOW_SECONDS:
+            if len(_slow) > 1000:  # statements are built from a bounded set of shapes; this only keeps a bug small
+                _slow.clear()
+            _slow.add(sql)
+
+
 class _Connection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors are made here, and whose idle ROLLBACK is skipped."""
+    """An aiosqlite connection whose cursors are made here, that runs short statements in place, and whose idle
+    ROLLBACK is skipped."""
+
+    _immediate = False  # in a transaction begun with BEGIN IMMEDIATE: it holds the write lock
+
+    def may_run_in_place(self, sql: str) -> bool:
+        """Whether `sql` can run on the event loop: a read, or a write holding the write lock (module docstring)."""
+        conn = self._connection
+        if conn is None or sql in _slow:
+            return False
+        head = sql.lstrip()[:9].upper()
+        if head.startswith("BEGIN IMM"):
+            self._immediate = True  # set before the trip: the statement is only run on the thread
+            return False
+        if head.startswith(_NEVER_IN_PLACE):
+            return False
+        if not conn.in_transaction:
+            self._immediate = False  # ended (committed, rolled back, or dropped by SQLite itself, e.g. disk full)
+            return head.startswith(_READS)
+        return self._immediate or head.startswith(_READS)
 
     @contextmanager  # awaitable and an async context manager, as aiosqlite's own (SQLAlchemy enters it)
     async def cursor(self) -> _Cursor:
@@ -84,9 +138,15 @@ class _Connection(aiosqlite.Connection):
 
     async def rollback(self) -> None:
         """Roll back the open transaction, if there is one."""
+        self._immediate = False
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()
+
+    async def commit(self) -> None:
+        """Commit on the thread (a commit may checkpoint the WAL: fsyncs)."""
+        self._immediate = False
+        await super().commit()
 
 
 def connect(database: str, **kwargs: Any) -> _Connection:
