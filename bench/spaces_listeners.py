@@ -121,9 +121,10 @@ LOG_FORMAT = "$upstream_addr $upstream_cache_status $uri $status $upstream_statu
 
 
 def nginx_config(tmp: Path, app_port: int, port: int, worker_connections: int = 8192, log_format: str = LOG_FORMAT,
-                 line_check: bool = True) -> Path:
+                 line_check: bool = True, spaces_dir: Path | None = None) -> Path:
     """Write an nginx.conf that includes deploy/nginx-spaces.conf with loopback ports and a temp cache.
 
+    spaces_dir is the app's (default <tmp>/data/spaces), where it lists its rooms for the joins' check.
     line_check=False drops the joins' line check (auth_request), to measure what it saves."""
     shipped = (ROOT / "deploy" / "nginx-spaces.conf").read_text()
     if not line_check:
@@ -131,6 +132,7 @@ def nginx_config(tmp: Path, app_port: int, port: int, worker_connections: int = 
     shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
     shipped = shipped.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
     shipped = shipped.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    shipped = shipped.replace("/var/lib/townsquare/data/spaces", str(spaces_dir or tmp / "data" / "spaces"))
     (tmp / "spaces.conf").write_text(shipped)
     conf = tmp / "nginx.conf"
     conf.write_text(f"""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from townsquare.config import Settings
 from townsquare.jobs.handlers import HANDLERS
@@ -22,6 +23,7 @@ from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 from townsquare.timelines.redis_feeds import RedisFeedStore
 from townsquare.storage.changes import SharedChanges
+from townsquare.storage.room_list import RoomList
 from townsquare.timelines.status_cache import StatusCache, committed
 
 _pending: set = set()  # keeps fire-and-forget wake-ups alive until sent
@@ -45,6 +47,7 @@ class AppContext:
     status_cache: StatusCache | None = None
     tokens: TokenCache | None = None
     changes: SharedChanges | None = None  # scale-out: the change counter every commit bumps (storage/changes.py)
+    room_list: RoomList | None = None  # the rooms nginx lets joins through to (storage/room_list.py)
 
     def after_commit(self) -> None:
         """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
@@ -100,6 +103,7 @@ def build_context(settings: Settings) -> AppContext:
                      rate_rules=build_rules(settings.rate_limit_overrides()), status_cache=status_cache, tokens=tokens,
                      changes=changes)
     ctx.spaces = build_live_rooms(settings, bus)
+    ctx.room_list = RoomList(Path(settings.spaces_dir or Path(settings.data_dir) / "spaces") / "listed")
     ctx.audio = AudioHub(settings)
     ctx.media = build_media_store(settings)
     if settings.run_jobs_in_process:

@@ -21,15 +21,15 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def _samples(text: str, name: str, **labels: str) -> float:
-    """The value of one Prometheus sample (0 when absent)."""
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    """The sum of a Prometheus counter's samples with these labels (0 when absent)."""
+    assert f"# HELP {name} " in text, name  # a misspelt name would always read 0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()))
 
 
-def _nginx(tmp: Path, app_port: int, port: int) -> subprocess.Popen:
+def _nginx(tmp: Path, app_port: int, port: int, spaces_dir: Path) -> subprocess.Popen:
     shipped = (DEPLOY / "nginx-spaces.conf").read_text()
+    shipped = shipped.replace("/var/lib/townsquare/data/spaces", str(spaces_dir))
     shipped = shipped.replace("/var/cache/nginx/townsquare-spaces", str(tmp / "cache"))
     shipped = shipped.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
     shipped = shipped.replace("listen 80;", f"listen 127.0.0.1:{port};")
@@ -77,7 +77,7 @@ def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
     behind = [room.issue(int(sid), later, nonce=f"behind{i}") for i in range(2)]
 
     port = _free_port()
-    proc = _nginx(tmp_path, live_server.port, port)
+    proc = _nginx(tmp_path, live_server.port, port, live_server.data_dir / "spaces")
     front = f"http://127.0.0.1:{port}"
     try:
         def up():
@@ -88,7 +88,7 @@ def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
 
         assert wait_for(up, timeout=15), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
         metrics = httpx.get(f"{app}/metrics", timeout=30).text
-        joins_before = _samples(metrics, "townsquare_requests_total", route_class="listen")
+        joins_before = _samples(metrics, "townsquare_http_requests_total", route_class="listen")
         held = [httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": t}, timeout=30)
                 for t in behind]
         for r in held:  # told by nginx, with the wait the app gave for that slice
@@ -97,7 +97,7 @@ def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
                                          "line is kept", "in_waiting_room": True}
             assert int(r.headers["retry-after"]) >= 2
         metrics = httpx.get(f"{app}/metrics", timeout=30).text
-        assert _samples(metrics, "townsquare_requests_total", route_class="listen") == joins_before  # none reached it
+        assert _samples(metrics, "townsquare_http_requests_total", route_class="listen") == joins_before  # none reached it
         assert _samples(metrics, "townsquare_shed_requests_total", reason="line_held") == 1  # one check for the slice
 
         # The head of the line comes in (the app admits it: its slice is the first), and so does a newcomer
@@ -118,6 +118,49 @@ def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
         bad = httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": "w.1.x"}, timeout=30)
         assert bad.status_code == 400 and "error" in bad.json()
         assert httpx.get(f"{app}/api/v1/spaces/{sid}/queue_line?slice=x", timeout=30).status_code == 400
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_nginx_sends_joins_for_unlisted_rooms_to_the_app_a_few_a_second(live_server, tmp_path):
+    app = live_server.url
+    _, host = register(app, "listhost")
+    sid = httpx.post(f"{app}/api/v1/spaces", headers=host, data={"title": "Listed"}, timeout=30).json()["id"]
+    listed = live_server.data_dir / "spaces" / "listed"
+    assert (listed / sid).is_file()
+    port = _free_port()
+    proc = _nginx(tmp_path, live_server.port, port, live_server.data_dir / "spaces")
+    front = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            try:
+                return httpx.get(f"{front}/api/v1/instance", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert wait_for(up, timeout=15), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
+        with httpx.Client(base_url=front, timeout=30) as client:
+            assert client.post(f"/api/v1/spaces/{sid}/join").status_code == 200  # listed: straight on
+            before = _samples(httpx.get(f"{app}/metrics", timeout=30).text, "townsquare_http_requests_total",
+                              route_class="listen")
+            made_up = [client.post(f"/api/v1/spaces/{9_000_000_000 + i}/join") for i in range(60)]
+            after = _samples(httpx.get(f"{app}/metrics", timeout=30).text, "townsquare_http_requests_total",
+                             route_class="listen")
+            # The first (a burst of 20, and 10 a second) reach the app, which says there is no such room (or, past
+            # its own few look-ups a second, to retry); nginx answers the rest itself with a retry.
+            assert 1 <= after - before <= 30, after - before
+            codes = [r.status_code for r in made_up]
+            assert set(codes) <= {404, 503} and codes[0] == 404, codes
+            assert codes.count(503) >= 30, codes
+            assert made_up[0].json() == {"error": "Record not found"}
+            shed = made_up[-1]
+            assert shed.status_code == 503 and int(shed.headers["retry-after"]) >= 2 and "error" in shed.json()
+            # A real room whose file is lost is never refused for it: its joins take the slow lane to the app.
+            (listed / sid).unlink()
+            time.sleep(1.2)  # the lane's rate refills
+            slow = client.post(f"/api/v1/spaces/{sid}/join")
+            assert slow.status_code == 200 and slow.json()["state"] == "scheduled", slow.text
     finally:
         proc.terminate()
         proc.wait(10)

@@ -66,7 +66,8 @@ async def create_space(request: Request) -> Response:
     when = _scheduled_at(str(form.get("scheduled_at") or ""))
     ctx = ctx_of(request)
     async with ctx.db.write() as conn:
-        space_id = await service.create(conn, viewer.account.id, title, when, bool(form.get("record")))
+        space_id = await service.create(conn, viewer.account.id, title, when, bool(form.get("record")),
+                                        listed=ctx.room_list)
     return back(request, f"/spaces/{space_id}")
 
 
@@ -172,7 +173,7 @@ async def space_action(request: Request, space_id: str, verb: str) -> Response:
         await end_room(ctx, sid, me)
     elif verb == "delete":
         async with ctx.db.write() as conn:
-            await service.remove(conn, sid, me)
+            await service.remove(conn, sid, me, listed=ctx.room_list)
         await ctx.spaces.changed(sid)
         return back(request, "/spaces")
     elif verb == "react":

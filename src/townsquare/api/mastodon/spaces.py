@@ -115,7 +115,7 @@ async def create_space(request: Request) -> Response:
     when, record = _scheduled_at(p.get("scheduled_at")), as_bool(p.get("record"), False)
     ctx = ctx_of(request)
     async with ctx.db.write() as conn:
-        space_id = await service.create(conn, viewer.account.id, title, when, record)
+        space_id = await service.create(conn, viewer.account.id, title, when, record, listed=ctx.room_list)
     return json(await _one(ctx, space_id, viewer.account.id))
 
 
@@ -152,7 +152,7 @@ async def delete_space(request: Request, space_id: str) -> Response:
     viewer = await get_viewer(request, "write:statuses")
     sid, ctx = path_id(space_id), ctx_of(request)
     async with ctx.db.write() as conn:
-        await service.remove(conn, sid, viewer.account.id)
+        await service.remove(conn, sid, viewer.account.id, listed=ctx.room_list)
     await ctx.spaces.changed(sid)
     return json({})
 
