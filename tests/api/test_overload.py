@@ -96,6 +96,44 @@ async def test_joins_past_the_limit_wait_in_line_and_keep_their_place(server):
     assert got[("townsquare_shed_requests_total", (("reason", "bad_token"), ("route_class", "listen")))] == 2
 
 
+async def test_a_waiter_let_in_while_the_process_is_full_waits_for_a_free_slot_then_joins(server, monkeypatch):
+    from townsquare.api import overload
+
+    host = await server.user("host")
+    sid = (await live_space(host))["id"]
+    join = f"/api/v1/spaces/{sid}/join"
+    assert (await server.http.post(join)).status_code == 200  # the room is in the cache now
+    limiter, gate = server.app.state.overload.limiter, server.app.overload_gate
+    limiter.inflight = 500
+    tokens = [(await server.http.post(join)).json()["queue_token"] for _ in range(3)]  # one slice of arrivals
+    limiter.inflight = 0
+    first = await server.http.post(join, headers={"Townsquare-Queue-Token": tokens[0]})
+    assert first.status_code == 200  # the head comes in, and its slice with it
+    limiter.inflight = 500  # full again: the rest of that slice is let in, but waits for its turn
+    waiter = asyncio.create_task(server.http.post(join, headers={"Townsquare-Queue-Token": tokens[1]}))
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if gate.turns:
+            break
+    assert len(gate.turns) == 1 and not waiter.done()
+    metrics = (await server.http.get("/metrics")).text  # exempt: not counted in, so it frees no slot
+    assert "townsquare_join_turns_waiting 1.0" in metrics
+    await asyncio.sleep(0.1)
+    assert not waiter.done()  # nothing finished: still waiting, not refused
+    limiter.inflight = 2  # room now; the next request to finish gives the waiter its turn
+    assert (await server.http.get("/api/v1/timelines/public")).status_code == 200
+    joined = await asyncio.wait_for(waiter, 5)
+    assert joined.status_code == 200 and joined.json()["state"] == "live", joined.text
+    assert not gate.turns
+    # With nothing finishing at all, a waiter goes on after TURN_WAIT: its turn is late, never lost.
+    monkeypatch.setattr(overload, "TURN_WAIT", 0.2)
+    limiter.inflight = 500
+    began = asyncio.get_running_loop().time()
+    late = await server.http.post(join, headers={"Townsquare-Queue-Token": tokens[2]})
+    assert late.status_code == 200 and asyncio.get_running_loop().time() - began >= 0.2
+    assert "townsquare_join_turns_waiting 0.0" in (await server.http.get("/metrics")).text
+
+
 async def test_a_ticket_gives_every_holder_the_same_place_and_costs_no_database_work(server):
     host = await server.user("host")
     sid = (await live_space(host))["id"]

@@ -24,6 +24,8 @@ class Metrics:
         self.inflight = Gauge("townsquare_requests_in_flight", "Requests being worked on now (limited classes)", registry=r)
         self.min_rtt = Gauge("townsquare_min_rtt_seconds", "The latency baseline the limit is measured against", registry=r)
         self.queue = Gauge("townsquare_admission_queue_length", "Joins waiting in this process's waiting rooms", registry=r)
+        self.queue_turns = Gauge("townsquare_join_turns_waiting",
+                                 "Joins let in by their room, waiting for this process to have room", registry=r)
         self.live_rooms = Gauge("townsquare_spaces_live_rooms", "Spaces on air", registry=r)
         self.listeners = Gauge("townsquare_spaces_listeners", "Listeners counted in live Spaces (presence)", registry=r)
         self.publish_lag = Gauge("townsquare_spaces_segment_publish_lag_seconds",

@@ -10,9 +10,11 @@ refresh interval and a signed first-arrival token) and admitted in order of firs
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -37,6 +39,11 @@ UNKNOWN_ROOM_SHARE = SHARES[LOW]  # a join to a room not known here is looked up
 # in the night bench's T0 second. A room joined once is known here from then on (its line), so only rooms this
 # process has never seen count against it.
 UNKNOWN_ROOM_LOOKUPS = 5.0
+# A waiter whose slice the room has let in is never refused (refusing it only spent the process twice), but while
+# the process is full it waits here for a request to finish, as a future that costs the loop nothing, at most
+# this long. Run at once instead, the line's joins queued up as ready tasks: every turn of the loop grew with
+# them, and a host's mute, ten awaits, took 3-5 s on the night's capped server.
+TURN_WAIT = 3.0
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SHED_BODY = orjson.dumps({"error": "The server is too busy right now; retry shortly"})
 _BAD_TOKEN_BODY = orjson.dumps({"error": "Invalid or expired waiting room token; join again without it"})
@@ -106,6 +113,7 @@ class OverloadMiddleware:
         self.limiter, self.waiting, self.metrics = overload.limiter, overload.waiting, overload.metrics
         self._shed_counters: dict = {}  # label children bound once: labels() on every shed costs more than the rest
         self.lookups = TokenBucket(UNKNOWN_ROOM_LOOKUPS, 2 * UNKNOWN_ROOM_LOOKUPS)
+        self.turns: deque[asyncio.Future] = deque()  # admitted joins waiting for the process to have room
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.overload.enabled:
@@ -141,8 +149,30 @@ class OverloadMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.limiter.release(elapsed, sample=klass != CRITICAL)  # a room start is slow by nature, not a sign of load
+            if self.turns:
+                self._next_turn()
             self.metrics.requests.labels(klass, str(status[0])).inc()
             self.metrics.latency.labels(klass).observe(elapsed)
+
+    async def _turn(self) -> None:
+        """Wait, first come first served, until a request finishes with room left (or TURN_WAIT has passed)."""
+        turn = asyncio.get_running_loop().create_future()
+        self.turns.append(turn)
+        self.metrics.queue_turns.inc()
+        try:
+            await asyncio.wait_for(turn, TURN_WAIT)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self.metrics.queue_turns.dec()
+
+    def _next_turn(self) -> None:
+        """A request finished: let the first join still waiting for a turn go on, if the process has room."""
+        while self.turns and self.limiter.has_room(SHARES[LISTEN]):
+            turn = self.turns.popleft()
+            if not turn.done():  # (one whose wait timed out is skipped)
+                turn.set_result(None)
+                return
 
     async def _shed(self, send, klass: str, path: str) -> None:
         """The cheapest answer there is: pre-built 503 bytes, one counter, no I/O."""
@@ -227,6 +257,8 @@ class OverloadMiddleware:
         decision = self.waiting.decide(space_id, arrival, has_room, spare=self.limiter.has_room(SPARE_SHARE),
                                        nonce=nonce)
         if decision.admit:
+            if not has_room:  # the room said yes but the process is full: its turn comes with the next free slot
+                await self._turn()
             self.limiter.try_acquire(critical=True)  # the room said yes: count it in
             extra.append((b"townsquare-admission", self.waiting.issue(space_id, time.time(), kind="a").encode()))
             return False
