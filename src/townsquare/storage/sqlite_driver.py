@@ -25,7 +25,7 @@ cannot wait on a lock or the disk for long:
 
 BEGIN, COMMIT (which may checkpoint the WAL), ROLLBACK, PRAGMAs, a write outside an IMMEDIATE transaction
 (its implicit BEGIN may wait up to the busy timeout for another process's lock) and any statement that once
-took longer than SLOW_SECONDS in place still go to the connection's thread, so a slow search cannot stall
+took more than SLOW_SECONDS of CPU in place still go to the connection's thread, so a slow search cannot stall
 the loop twice.
 """
 
@@ -92,18 +92,20 @@ class _Cursor(aiosqlite.Cursor):
         self._cursor.close()
 
 
-SLOW_SECONDS = 0.004  # a statement that took this long in place goes to the thread from then on
+SLOW_SECONDS = 0.004  # a statement that took this much CPU in place goes to the thread from then on
 _slow: set[str] = set()  # those statements' SQL
 _READS = ("SELECT", "select")
 _NEVER_IN_PLACE = ("BEGIN", "COMMIT", "END", "ROLLBACK", "PRAGMA", "VACUUM", "ANALYZE", "ATTACH", "DETACH")
 
 
 def _in_place(run, sql: str):
-    began = time.perf_counter()
+    # CPU time, not wall time: a process held to a CPU share (a cgroup) or preempted by the machine's other work is
+    # stopped mid-statement for tens of milliseconds, which says nothing of the statement.
+    began = time.thread_time()
     try:
         return run()
     finally:
-        if time.perf_counter() - began > SLOW_SECONDS:
+        if time.thread_time() - began > SLOW_SECONDS:
             if len(_slow) > 1000:  # statements are built from a bounded set of shapes; this only keeps a bug small
                 _slow.clear()
             _slow.add(sql)
