@@ -52,6 +52,24 @@ http {{
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+def _nginx_up(tmp: Path, live_server) -> tuple[subprocess.Popen, str]:
+    """nginx in front of the live server, answering; returns the process and its URL."""
+    port = _free_port()
+    proc = _nginx(tmp, live_server.port, port, live_server.data_dir / "spaces")
+    front = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(f"{front}/api/v1/instance", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    if not wait_for(up, timeout=15):
+        proc.terminate()
+        raise AssertionError(proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up")
+    return proc, front
+
+
 def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
     app = live_server.url
     _, host = register(app, "linehost")
@@ -76,17 +94,8 @@ def test_nginx_holds_the_line_and_lets_its_head_through(live_server, tmp_path):
     later = time.time() + 0.35  # a few slices behind the line (a token as this server signs them)
     behind = [room.issue(int(sid), later, nonce=f"behind{i}") for i in range(2)]
 
-    port = _free_port()
-    proc = _nginx(tmp_path, live_server.port, port, live_server.data_dir / "spaces")
-    front = f"http://127.0.0.1:{port}"
+    proc, front = _nginx_up(tmp_path, live_server)
     try:
-        def up():
-            try:
-                return httpx.get(f"{front}/api/v1/instance", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        assert wait_for(up, timeout=15), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
         metrics = httpx.get(f"{app}/metrics", timeout=30).text
         joins_before = _samples(metrics, "townsquare_http_requests_total", route_class="listen")
         held = [httpx.post(f"{front}/api/v1/spaces/{sid}/join", headers={"Townsquare-Queue-Token": t}, timeout=30)
@@ -129,17 +138,8 @@ def test_nginx_sends_joins_for_unlisted_rooms_to_the_app_a_few_a_second(live_ser
     sid = httpx.post(f"{app}/api/v1/spaces", headers=host, data={"title": "Listed"}, timeout=30).json()["id"]
     listed = live_server.data_dir / "spaces" / "listed"
     assert (listed / sid).is_file()
-    port = _free_port()
-    proc = _nginx(tmp_path, live_server.port, port, live_server.data_dir / "spaces")
-    front = f"http://127.0.0.1:{port}"
+    proc, front = _nginx_up(tmp_path, live_server)
     try:
-        def up():
-            try:
-                return httpx.get(f"{front}/api/v1/instance", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        assert wait_for(up, timeout=15), proc.stdout.read1().decode() if proc.poll() is not None else "nginx not up"
         with httpx.Client(base_url=front, timeout=30) as client:
             assert client.post(f"/api/v1/spaces/{sid}/join").status_code == 200  # listed: straight on
             before = _samples(httpx.get(f"{app}/metrics", timeout=30).text, "townsquare_http_requests_total",
