@@ -70,6 +70,26 @@ def _note_change(conn, cursor, statement, parameters, context, executemany) -> N
         conn.info[CHANGED] = True
 
 
+# A unit's savepoint, as plain SQL: SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew on every
+# call (they are not cached), which cost more than running them. Units run one at a time, so one name serves all.
+_SAVEPOINT = "SAVEPOINT townsquare_unit"
+_RELEASE = "RELEASE SAVEPOINT townsquare_unit"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT townsquare_unit"
+
+
+
+async def _bookkeeping(conn: AsyncConnection, sql: str) -> None:
+    """Run a savepoint statement, without a trip to the driver's thread where the driver allows it (SQLite's)."""
+    run = getattr(conn.sync_connection.connection.driver_connection, "run_here", None)
+    if run is not None:
+        try:
+            run(sql)
+            return
+        except Exception:  # it did nothing: run it as any statement, to raise the error SQLAlchemy's way
+            pass
+    await conn.exec_driver_sql(sql)
+
+
 MAX_BATCH = 64  # units of work in one group commit at most
 MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opened, so it gets committed
 
@@ -191,22 +211,25 @@ class Database:
             raise
         kept = False
         try:
-            savepoint = None if unit.first else await conn.begin_nested()
+            savepoint = not unit.first
+            if savepoint:
+                await _bookkeeping(conn, _SAVEPOINT)
             conn.info[OUTBOX] = []
             try:
                 yield conn
             except BaseException as exc:
-                if savepoint is None:
+                if not savepoint:
                     unit.undo = True  # the leader rolls the transaction back: it holds only this unit's writes
                     raise
                 try:
-                    await savepoint.rollback()
+                    await conn.exec_driver_sql(_ROLLBACK_TO)
+                    await conn.exec_driver_sql(_RELEASE)
                 except Exception:
                     unit.broken = exc  # e.g. SQLite rolled the whole transaction back (disk full): the batch fails
                 raise
-            if savepoint is not None:
+            if savepoint:
                 try:
-                    await savepoint.commit()
+                    await _bookkeeping(conn, _RELEASE)
                 except BaseException as exc:
                     unit.broken = exc
                     raise
