@@ -200,3 +200,38 @@ async def test_a_stopped_heartbeat_ends_even_when_a_write_swallows_its_cancellat
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(beat, 30)
     assert beat.done() and db.cancels_swallowed == 1
+
+
+async def test_batchable_jobs_run_together_and_a_failing_one_fails_alone(server):
+    db = server.ctx.db
+    from townsquare.storage.tables import tags
+
+    together = []
+
+    async def tag(ctx, conn, payload):
+        together.append(payload["n"])
+        await conn.execute(tags.insert().values(id=100 + payload["n"], name=f"batch{payload['n']}", created_at=now()))
+        if payload["n"] == 2:
+            raise RuntimeError("the second one breaks")
+
+    tag.batchable = True
+    runner = await _own_runner(server, {"tag": tag})
+    ids = []
+    async with db.write() as conn:
+        for n in range(4):
+            ids.append(await enqueue(conn, "tag", {"n": n}))
+    assert await runner.run_once() == 4
+    assert together[:3] == [0, 1, 2]  # run together until the failure, then each alone
+    async with db.read() as conn:
+        names = {r[0] for r in await conn.execute(select(tags.c.name).where(tags.c.name.like("batch%")))}
+    assert names == {"batch0", "batch1", "batch3"}  # the failing job's write rolled back, the others kept
+    assert [await _job(db, i) for i in (ids[0], ids[1], ids[3])] == [None, None, None]
+    failed = await _job(db, ids[2])
+    assert failed.state == "ready" and failed.attempts == 1 and "second one breaks" in failed.last_error
+
+    async with db.write() as conn:
+        ids = [await enqueue(conn, "tag", {"n": n}) for n in (5, 6, 7)]
+    together.clear()
+    assert await runner.run_once() == 3
+    assert together == [5, 6, 7]  # all in one transaction, removed by one statement
+    assert [await _job(db, i) for i in ids] == [None, None, None]

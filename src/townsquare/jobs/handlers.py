@@ -25,6 +25,11 @@ async def handle_fan_out_status(ctx, conn, payload: dict) -> None:
                          hybrid_threshold=s.hybrid_threshold)
 
 
+# Several fan-outs claimed together run in one write unit: each only adds feed entries, events and notifications
+# of its own status, so one after another in one transaction is what running them one by one would commit.
+handle_fan_out_status.batchable = True
+
+
 async def handle_regenerate_feed(ctx, conn, payload: dict) -> None:
     """Rebuild the home feed of a reader who comes back after a long absence."""
     await regenerate_home(conn, ctx.feeds, int(payload["account_id"]), ctx.settings.hybrid_threshold)

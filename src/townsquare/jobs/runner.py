@@ -8,7 +8,7 @@ import traceback
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
 from townsquare.core.clock import now
 from townsquare.core.tasks import cancel_requested
@@ -26,6 +26,9 @@ MAX_ATTEMPTS = 8
 STALE_AFTER = timedelta(minutes=5)
 HEARTBEAT_EVERY = 1.5  # seconds between a worker's heartbeats on the jobs it holds
 DEAD_AFTER = timedelta(seconds=6)  # a held job whose heartbeat is older than this belongs to a dead worker
+
+# Jobs of a batchable kind claimed together are removed by one statement once they all ran.
+_DELETE_JOBS = delete(jobs).where(jobs.c.id.in_(bindparam("ids", expanding=True)))
 
 Handler = Callable[[object, object, dict], Awaitable[None]]
 
@@ -185,15 +188,49 @@ class JobRunner:
         """Claim and run one batch of due jobs; return how many were run."""
         rows = await self._claim()
         try:
-            for row in rows:
-                await self._run(row)
-                self._held.discard(row.id)
+            for group in self._groups(rows):
+                if len(group) > 1 and await self._run_together(group):
+                    self._held.difference_update(r.id for r in group)
+                    continue
+                for row in group:
+                    await self._run(row)
+                    self._held.discard(row.id)
         finally:
             left = [r.id for r in rows if r.id in self._held]
             if left:
                 await self._hand_back(left)
             self._held.difference_update(left)
         return len(rows)
+
+    def _groups(self, rows: list) -> list[list]:
+        """The claimed jobs in order, runs of the same batchable kind together (a handler marked `batchable`)."""
+        groups: list[list] = []
+        for row in rows:
+            handler = self.handlers.get(row.kind)
+            if groups and getattr(handler, "batchable", False) and groups[-1][0].kind == row.kind:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+        return groups
+
+    async def _run_together(self, group: list) -> bool:
+        """Run jobs of one batchable kind in one transaction, removed by one statement; False if any failed.
+
+        The transaction then held nothing (it was rolled back whole), and the caller runs each job alone, so
+        each gets its own error, retry and parking as usual.
+        """
+        handler = self.handlers[group[0].kind]
+        try:
+            async with self.db.write() as conn:
+                for row in group:
+                    await handler(self.context, conn, dict(row.payload))
+                await conn.execute(_DELETE_JOBS, {"ids": [r.id for r in group]})
+        except OUTAGES:
+            raise  # not the jobs' fault: run_once hands them back
+        except Exception as exc:
+            log.info("%s %s jobs run together failed (%s); running each alone", len(group), group[0].kind, exc)
+            return False
+        return True
 
     async def _hand_back(self, ids: list[int]) -> None:
         """Return claimed jobs not run (the database went away) to the queue at once, without counting an attempt.
