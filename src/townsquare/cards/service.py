@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -40,8 +41,13 @@ class _Links(HTMLParser):
             self.links.append(a["href"])
 
 
+_ANCHOR = re.compile(r"<a(?![^\s/>])", re.I)  # where an <a> tag may start (HTMLParser reads no other as one)
+
+
 def first_link(content_html: str) -> str | None:
     """Return the first http(s) link of a status's HTML that is not a mention or a hashtag."""
+    if not content_html or _ANCHOR.search(content_html) is None:  # no <a> at all: most posts, no parse
+        return None
     reader = _Links()
     reader.feed(content_html or "")
     reader.close()

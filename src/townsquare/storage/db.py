@@ -72,22 +72,10 @@ def _note_change(conn, cursor, statement, parameters, context, executemany) -> N
 
 # A unit's savepoint, as plain SQL: SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew on every
 # call (they are not cached), which cost more than running them. Units run one at a time, so one name serves all.
+# On SQLite they run in place, on the loop (storage/sqlite_driver.py: inside the batch's BEGIN IMMEDIATE).
 _SAVEPOINT = "SAVEPOINT townsquare_unit"
 _RELEASE = "RELEASE SAVEPOINT townsquare_unit"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT townsquare_unit"
-
-
-
-async def _bookkeeping(conn: AsyncConnection, sql: str) -> None:
-    """Run a savepoint statement, without a trip to the driver's thread where the driver allows it (SQLite's)."""
-    run = getattr(conn.sync_connection.connection.driver_connection, "run_here", None)
-    if run is not None:
-        try:
-            run(sql)
-            return
-        except Exception:  # it did nothing: run it as any statement, to raise the error SQLAlchemy's way
-            pass
-    await conn.exec_driver_sql(sql)
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
@@ -213,7 +201,7 @@ class Database:
         try:
             savepoint = not unit.first
             if savepoint:
-                await _bookkeeping(conn, _SAVEPOINT)
+                await conn.exec_driver_sql(_SAVEPOINT)
             conn.info[OUTBOX] = []
             try:
                 yield conn
@@ -229,7 +217,7 @@ class Database:
                 raise
             if savepoint:
                 try:
-                    await _bookkeeping(conn, _RELEASE)
+                    await conn.exec_driver_sql(_RELEASE)
                 except BaseException as exc:
                     unit.broken = exc
                     raise

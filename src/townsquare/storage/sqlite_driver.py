@@ -8,9 +8,7 @@ fetch, close) and a write three; a returned connection's reset (ROLLBACK) took o
   statement has been stepped to its end by then, so closing only resets it);
 * a statement's rows are fetched in the same trip as its execution;
 * ROLLBACK outside any transaction (a read connection going back to the pool) is skipped: it has
-  nothing to undo;
-* a group commit's SAVEPOINT and RELEASE (inside the open transaction: no page is read or written) run
-  where they are called (`run_here`).
+  nothing to undo.
 
 Calls on one connection never overlap (SQLAlchemy awaits each before the next), so the connection's
 thread is idle whenever the event loop touches the sqlite3 objects; SQLAlchemy opens it with
@@ -139,10 +137,6 @@ class _Connection(aiosqlite.Connection):
     async def cursor(self) -> _Cursor:
         """A new cursor (making one does no I/O)."""
         return _Cursor(self, self._conn.cursor())
-
-    def run_here(self, sql: str) -> None:
-        """Run a statement that reads and writes no page (SAVEPOINT, RELEASE of an inner one) on this thread."""
-        self._conn.execute(sql).close()
 
     async def rollback(self) -> None:
         """Roll back the open transaction, if there is one."""
