@@ -74,18 +74,6 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
-
-async def list_rooms(ctx) -> None:
-    """List every room for nginx (storage/room_list.py) before serving; a failure only slows unlisted rooms' joins."""
-    try:
-        async with ctx.db.read() as conn:
-            ids = await room_list.room_ids(conn)
-        added = await asyncio.to_thread(ctx.room_list.sync, ids)
-        if added:
-            log.info("listed %d spaces for nginx in %s", added, ctx.room_list.path)
-    except Exception:
-        log.exception("could not list the spaces for nginx")
-
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True, context: AppContext | None = None) -> FastAPI:
     """Build the ASGI app for these settings."""
     settings = settings or Settings()
@@ -100,7 +88,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         if ctx.spaces is not None:
             ctx.spaces.start()
         if ctx.room_list is not None:
-            await list_rooms(ctx)
+            await room_list.list_all(ctx.db, ctx.room_list)
         if ctx.status_cache is not None and hasattr(ctx.bus, "redis"):
             await ctx.status_cache.listen(ctx.bus, ctx.tokens)  # other processes' invalidations (this one's apply at commit)
         try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from townsquare.main import list_rooms
-from townsquare.storage.room_list import RoomList
+from townsquare.storage.room_list import RoomList, list_all
 
 
 async def test_a_room_is_listed_when_created_and_unlisted_when_deleted(server):
@@ -31,9 +30,9 @@ async def test_start_up_lists_every_room_again(server):
     assert (await host.post(f"/api/v1/spaces/{live}/start")).status_code == 200
     assert (await host.post(f"/api/v1/spaces/{live}/end")).status_code == 200  # ended rooms stay listed too
     shutil.rmtree(server.ctx.room_list.path)
-    await list_rooms(server.ctx)
+    await list_all(server.ctx.db, server.ctx.room_list)
     assert server.ctx.room_list.listed() == {int(i) for i in ids}
-    await list_rooms(server.ctx)  # again: nothing to add
+    await list_all(server.ctx.db, server.ctx.room_list)  # again: nothing to add
     assert server.ctx.room_list.sync(int(i) for i in ids) == 0
 
 

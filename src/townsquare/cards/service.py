@@ -49,7 +49,7 @@ def first_link(content_html: str) -> str | None:
     if not content_html or _ANCHOR.search(content_html) is None:  # no <a> at all: most posts, no parse
         return None
     reader = _Links()
-    reader.feed(content_html or "")
+    reader.feed(content_html)
     reader.close()
     for href in reader.links:
         url = safe_url(href)

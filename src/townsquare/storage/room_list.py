@@ -2,7 +2,7 @@
 
 On the night a room gets popular, junk joins for made-up room ids would each cost the app a request (uvicorn,
 the overload gate) that nginx cannot tell from a real room's join. With this list nginx checks a file
-(`deploy/nginx-spaces.conf`, a cached stat): a room listed here goes straight on; one not listed is sent to
+(`deploy/nginx-spaces.conf`, one stat): a room listed here goes straight on; one not listed is sent to
 the app at a few a second, the rest told to retry (503 + Retry-After). A missing file therefore never makes a
 room "not available": it only makes its joins slower until the file is there.
 
@@ -14,14 +14,15 @@ rooms made before it existed). Writing a file can fail (a full disk): that is lo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townsquare.storage.db import Database
 from townsquare.storage.tables import spaces
 
 log = logging.getLogger("townsquare.spaces")
@@ -64,6 +65,13 @@ class RoomList:
         return len(missing)
 
 
-async def room_ids(conn: AsyncConnection) -> list[int]:
-    """Every room in the database (for RoomList.sync at start-up)."""
-    return list((await conn.execute(select(spaces.c.id))).scalars())
+async def list_all(db: Database, rooms: RoomList) -> None:
+    """At start-up: list every room in the database not listed yet (a failure only slows unlisted rooms' joins)."""
+    try:
+        async with db.read() as conn:
+            ids = list((await conn.execute(select(spaces.c.id))).scalars())
+        added = await asyncio.to_thread(rooms.sync, ids)
+        if added:
+            log.info("listed %d spaces for nginx in %s", added, rooms.path)
+    except Exception:
+        log.exception("could not list the spaces for nginx")

@@ -94,7 +94,6 @@ class _Cursor(aiosqlite.Cursor):
 
 SLOW_SECONDS = 0.004  # a statement that took this much CPU in place goes to the thread from then on
 _slow: set[str] = set()  # those statements' SQL
-_READS = ("SELECT", "select")
 _NEVER_IN_PLACE = ("BEGIN", "COMMIT", "END", "ROLLBACK", "PRAGMA", "VACUUM", "ANALYZE", "ATTACH", "DETACH")
 
 
@@ -130,8 +129,8 @@ class _Connection(aiosqlite.Connection):
             return False
         if not conn.in_transaction:
             self._immediate = False  # ended (committed, rolled back, or dropped by SQLite itself, e.g. disk full)
-            return head.startswith(_READS)
-        return self._immediate or head.startswith(_READS)
+            return head.startswith("SELECT")
+        return self._immediate or head.startswith("SELECT")
 
     @contextmanager  # awaitable and an async context manager, as aiosqlite's own (SQLAlchemy enters it)
     async def cursor(self) -> _Cursor:
