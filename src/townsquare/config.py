@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     feed_limit: int = 800
     active_days: int = 14
     hybrid_threshold: int = 10_000
+    # A post by an author with at most this many followers is fanned out in the post's own transaction (SQL feeds
+    # only); above it, by a job after the commit. 0: always by a job.
+    inline_fan_out_followers: int = 100
     # A job claimed longer ago than this is taken to belong to a worker that died, and runs again.
     job_lease_seconds: int = 300
     # Moderation: purge suspended accounts after this many days (None: keep their data forever),

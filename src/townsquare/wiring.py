@@ -20,6 +20,8 @@ from townsquare.storage.db import Database
 from townsquare.storage.writable import StorageHealth
 from townsquare.timelines import events
 from townsquare.timelines.bus import Bus, MemoryBus, RedisBus
+from townsquare.storage.job_rows import JOBS_QUEUED
+from townsquare.timelines.fanout import InlineFanOut
 from townsquare.timelines.feeds import FeedStore, SqlFeedStore
 from townsquare.timelines.redis_feeds import RedisFeedStore
 from townsquare.storage.changes import SharedChanges
@@ -48,6 +50,7 @@ class AppContext:
     tokens: TokenCache | None = None
     changes: SharedChanges | None = None  # scale-out: the change counter every commit bumps (storage/changes.py)
     room_list: RoomList | None = None  # the rooms nginx lets joins through to (storage/room_list.py)
+    inline_fan_out: InlineFanOut | None = None  # small fan-outs run in the post's transaction (timelines/fanout.py)
 
     def after_commit(self) -> None:
         """Tell the in-process job runner, and worker processes listening on the bus, that new job rows are waiting."""
@@ -86,6 +89,8 @@ def build_context(settings: Settings) -> AppContext:
     async def on_commit(items: list) -> None:
         # Cache invalidations apply here before the writer's response; they also go out on the Bus to other processes.
         committed((status_cache, tokens), items)
+        if JOBS_QUEUED in items and ctx.jobs is not None:  # on the bus too: it wakes worker processes
+            ctx.jobs.wake()
         await events.flush(bus, items)
 
     db.on_commit = on_commit  # real-time events go out only once their rows are committed
@@ -102,6 +107,9 @@ def build_context(settings: Settings) -> AppContext:
     ctx = AppContext(settings=settings, db=db, feeds=feeds, bus=bus, limiter=limiter,
                      rate_rules=build_rules(settings.rate_limit_overrides()), status_cache=status_cache, tokens=tokens,
                      changes=changes)
+    if isinstance(feeds, SqlFeedStore) and settings.inline_fan_out_followers > 0:  # its entries commit with the post
+        ctx.inline_fan_out = InlineFanOut(feeds, settings.active_days, settings.hybrid_threshold,
+                                          settings.inline_fan_out_followers)
     ctx.spaces = build_live_rooms(settings, bus)
     ctx.room_list = RoomList(Path(settings.spaces_dir or Path(settings.data_dir) / "spaces") / "listed")
     ctx.audio = AudioHub(settings)

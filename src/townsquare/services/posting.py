@@ -36,6 +36,7 @@ from townsquare.storage.tables import (
 from townsquare.timelines.events import publish_deleted, publish_status_edited
 from townsquare.timelines.status_cache import invalidate_after_commit
 from townsquare.timelines.feeds import FeedStore
+from townsquare.timelines.fanout import InlineFanOut
 
 
 MAX_MENTIONS = 50  # distinct @handles in one status
@@ -155,17 +156,20 @@ def check_draft(draft: Draft, max_chars: int) -> None:
 
 
 async def post_status(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
-                      max_chars: int, app_id: int | None = None, idempotency_key: str | None = None) -> int:
-    """Create a status with its mentions, tags, notifications and fan-out job; return its id."""
+                      max_chars: int, app_id: int | None = None, idempotency_key: str | None = None,
+                      fan_out: InlineFanOut | None = None) -> int:
+    """Create a status with its mentions, tags, notifications and fan-out (inline or a job); return its id."""
     status_id, _ = await post_status_shown(conn, author, draft, base_url=base_url, domain=domain, max_chars=max_chars,
-                                           app_id=app_id, idempotency_key=idempotency_key)
+                                           app_id=app_id, idempotency_key=idempotency_key, fan_out=fan_out)
     return status_id
 
 
 async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft, *, base_url: str, domain: str,
-                            max_chars: int, app_id: int | None = None,
-                            idempotency_key: str | None = None) -> tuple[int, Status | None]:
+                            max_chars: int, app_id: int | None = None, idempotency_key: str | None = None,
+                            fan_out: InlineFanOut | None = None) -> tuple[int, Status | None]:
     """Create a status as post_status does; return its id and the status as its author sees it now.
+
+    With `fan_out`, an author with few followers gets the status delivered in this transaction (no job row).
 
     The status is built from what this transaction just wrote (no reading back). It is None when that
     cannot be done exactly: a repeated Idempotency-Key (the status is an older one) or a quote (whose
@@ -219,10 +223,14 @@ async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft
     if idempotency_key:
         await conn.execute(_INSERT_IDEMPOTENCY, {"account_id": author.id, "key": idempotency_key[:200],
                                                  "status_id": status_id, "created_at": stamp})
-    await enqueue(conn, "fan_out_status", {"status_id": status_id})
+    status = Status.from_row(values)
+    if fan_out is not None and written is not None and fan_out.takes(written):
+        stored_tags = list(dict.fromkeys(n[:200] for n in tag_names))  # as _attach_tags stored them
+        await fan_out.deliver(conn, status, written, (bool(media), stored_tags))
+    else:
+        await enqueue(conn, "fan_out_status", {"status_id": status_id})
     if quoted is not None or written is None:
         return status_id, None
-    status = Status.from_row(values)
     status.account = Account.from_row(written)
     status.mentions = sorted(mentioned, key=lambda a: a.id)  # the order a read gives (storage.statuses.hydrate)
     status.tags = sorted({n[:200] for n in tag_names})

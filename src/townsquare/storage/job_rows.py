@@ -8,7 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import now
 from townsquare.core.ids import new_id
+from townsquare.storage.db import OUTBOX, after_commit
 from townsquare.storage.tables import jobs
+
+# Sent on the bus once a transaction that queued jobs commits: wakes the in-process runner (wiring) and workers.
+JOBS_QUEUED = ("jobs", {})
 
 
 async def enqueue(conn: AsyncConnection, kind: str, payload: dict, queue: str = "default", run_at: datetime | None = None) -> int:
@@ -17,6 +21,8 @@ async def enqueue(conn: AsyncConnection, kind: str, payload: dict, queue: str = 
     stamp = now()
     await conn.execute(_INSERT, {"id": job_id, "queue": queue, "kind": kind, "payload": payload, "state": "ready",
                                  "attempts": 0, "run_at": run_at or stamp, "created_at": stamp})
+    if JOBS_QUEUED not in conn.info.get(OUTBOX, ()):
+        after_commit(conn, JOBS_QUEUED)
     return job_id
 
 

@@ -164,13 +164,14 @@ async def _followers(conn: AsyncConnection, status) -> list[int]:
     return [r[0] for r in await conn.execute(query)]
 
 
-async def _public_and_direct(conn: AsyncConnection, status, event: str) -> list[tuple[str, dict]]:
-    """The public, hashtag and direct channels a status belongs on."""
+async def _public_and_direct(conn: AsyncConnection, status, event: str,
+                             media_and_tags: tuple[bool, list[str]] | None = None) -> list[tuple[str, dict]]:
+    """The public, hashtag and direct channels a status belongs on (media and tags read unless given)."""
     pairs: list[tuple[str, dict]] = []
     message = _message(event, status.id)
     if status.visibility == "public" and status.reblog_of_id is None:
         pairs += [(PUBLIC, message), (PUBLIC_LOCAL, message)]
-        has_media, names = await _media_and_tags(conn, status.id)
+        has_media, names = media_and_tags if media_and_tags is not None else await _media_and_tags(conn, status.id)
         if has_media:  # the only_media streams
             pairs += [(f"{PUBLIC}:media", message), (f"{PUBLIC_LOCAL}:media", message)]
         for name in names:
@@ -184,13 +185,13 @@ async def _public_and_direct(conn: AsyncConnection, status, event: str) -> list[
 
 
 async def publish_new_status(conn: AsyncConnection, status, feeds: Iterable[str] | None = None,
-                             hybrid: bool = False) -> None:
+                             hybrid: bool = False, media_and_tags: tuple[bool, list[str]] | None = None) -> None:
     """Queue the `update` events of a freshly fanned-out status: home/list streams, public, hashtags, direct.
 
     `feeds` are the feed names the fan-out reached; without them every follower's user stream is
     told (each stream re-checks visibility, mutes and blocks). A hybrid author is published once.
     """
-    pairs = await _public_and_direct(conn, status, "update")
+    pairs = await _public_and_direct(conn, status, "update", media_and_tags)
     await _emit(conn, pairs)
     if status.visibility == "direct":
         return

@@ -175,13 +175,14 @@ async def create_status(request: Request) -> Response:
         async with ctx.db.write() as conn:
             status_id = await posting.post_status(conn, me, replace(draft, media_ids=media_ids or None),
                                                   base_url=s.base_url, domain=s.effective_domain,
-                                                  max_chars=s.max_status_chars, app_id=None)
+                                                  max_chars=s.max_status_chars, app_id=None,
+                                                  fan_out=ctx.inline_fan_out)
     except BaseException:
         await _discard(ctx, me.id, made)
         raise
     ctx.after_commit()
     if (_text(form, "next") or "/") == "/":
-        # Fan-out runs as a job: the home page shows the author's new post even before it reaches their feed.
+        # Fan-out may run as a job: the home page shows the author's new post even before it reaches their feed.
         return back(request, f"/?posted={status_id}")
     return back(request, "/", {"next": _text(form, "next")})
 

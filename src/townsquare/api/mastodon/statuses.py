@@ -77,8 +77,8 @@ async def create_status(request: Request) -> Response:
     async with ctx.db.write() as conn:
         status_id, shown = await posting.post_status_shown(
             conn, viewer.account, draft, base_url=s.base_url, domain=s.effective_domain, max_chars=s.max_status_chars,
-            app_id=viewer.app_id, idempotency_key=request.headers.get("idempotency-key"))
-    ctx.after_commit()
+            app_id=viewer.app_id, idempotency_key=request.headers.get("idempotency-key"), fan_out=ctx.inline_fan_out)
+    # The jobs it may have queued (fan-out, link card) woke the runner at the commit (storage/job_rows.JOBS_QUEUED).
     if shown is None:
         return await _render_one(request, status_id, viewer.account.id)
     # Rendered from what the post wrote, after its commit: what GET /api/v1/statuses/:id shows its author.
