@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -76,10 +77,26 @@ def _note_change(conn, cursor, statement, parameters, context, executemany) -> N
 _SAVEPOINT = "SAVEPOINT townsquare_unit"
 _RELEASE = "RELEASE SAVEPOINT townsquare_unit"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT townsquare_unit"
+# The batch's sqlite3 connection (conn.info key), set by the leader for the batch: a unit's SAVEPOINT and RELEASE go
+# straight to it. Through exec_driver_sql each cost ~80 us of SQLAlchemy (an uncached text statement) for a
+# statement SQLite runs in ~3 us; SQLAlchemy keeps no state about savepoints it did not make, so nothing is skipped.
+_RAW = "townsquare.raw_sqlite"
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
 MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opened, so it gets committed
+
+
+async def _plain(conn: AsyncConnection, sql: str) -> None:
+    """Run a statement without parameters or rows: on the batch's sqlite3 connection if the leader gave it."""
+    raw = conn.info.get(_RAW)
+    if raw is None:
+        await conn.exec_driver_sql(sql)
+        return
+    try:
+        raw.execute(sql)
+    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (storage/faults.py reads the cause)
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
 
 
 class _Unit:
@@ -201,7 +218,7 @@ class Database:
         try:
             savepoint = not unit.first
             if savepoint:
-                await conn.exec_driver_sql(_SAVEPOINT)
+                await _plain(conn, _SAVEPOINT)
             conn.info[OUTBOX] = []
             try:
                 yield conn
@@ -210,14 +227,14 @@ class Database:
                     unit.undo = True  # the leader rolls the transaction back: it holds only this unit's writes
                     raise
                 try:
-                    await conn.exec_driver_sql(_ROLLBACK_TO)
-                    await conn.exec_driver_sql(_RELEASE)
+                    await _plain(conn, _ROLLBACK_TO)
+                    await _plain(conn, _RELEASE)
                 except Exception:
                     unit.broken = exc  # e.g. SQLite rolled the whole transaction back (disk full): the batch fails
                 raise
             if savepoint:
                 try:
-                    await conn.exec_driver_sql(_RELEASE)
+                    await _plain(conn, _RELEASE)
                 except BaseException as exc:
                     unit.broken = exc
                     raise
@@ -252,6 +269,7 @@ class Database:
                 async with self.engine.connect() as conn:
                     try:
                         await self._begin(conn)
+                        conn.info[_RAW] = sqlite_driver.raw_sqlite(await conn.get_raw_connection())
                         opened = loop.time()
                         while self._waiting and len(batch) < MAX_BATCH and loop.time() - opened < MAX_BATCH_SECONDS:
                             unit = self._waiting.popleft()
@@ -277,6 +295,8 @@ class Database:
                         with contextlib.suppress(Exception):
                             await conn.rollback()
                         raise
+                    finally:
+                        conn.info.pop(_RAW, None)
             except BaseException as exc:
                 if not given:  # BEGIN itself failed: the next waiting unit learns why, the others try again
                     while self._waiting:

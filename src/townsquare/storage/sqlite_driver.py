@@ -150,6 +150,12 @@ class _Connection(aiosqlite.Connection):
         await super().commit()
 
 
+def raw_sqlite(fairy) -> sqlite3.Connection | None:
+    """The sqlite3 connection under a pooled connection of this driver (None for any other driver)."""
+    driver = getattr(fairy, "driver_connection", None)
+    return driver._connection if isinstance(driver, _Connection) else None
+
+
 def connect(database: str, **kwargs: Any) -> _Connection:
     """Open a connection as aiosqlite.connect does (SQLAlchemy's aiosqlite dialect calls this instead)."""
 
