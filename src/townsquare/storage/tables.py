@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -268,6 +269,9 @@ feed_entries = Table(
     Column("author_id", BigInteger, nullable=False),
     Column("reblog_of_id", BigInteger, nullable=True),
     Index(None, "status_id"),
+    # A feed's reblog entries (migration 1000): "does this feed show a reblog of it?" without reading the whole feed.
+    Index("ix_feed_entries_reblogs", "feed", "reblog_of_id", sqlite_where=text("reblog_of_id IS NOT NULL"),
+          postgresql_where=text("reblog_of_id IS NOT NULL")),
 )
 
 jobs = Table(

@@ -115,11 +115,12 @@ _ENTRY = (bindparam("e_status", type_=BigInteger), bindparam("e_author", type_=B
 def _absent(feed):
     """True when the feed holds neither the entry's status nor anything sharing its target (bound as e_*)."""
     target = bindparam("e_target", type_=BigInteger)
-    return not_(exists().where(and_(
-        feed_entries.c.feed == feed,
-        or_(feed_entries.c.status_id.in_([bindparam("e_status", type_=BigInteger), target]),
-            feed_entries.c.reblog_of_id == target),
-    )))
+    # Two lookups, each by an index (the primary key; ix_feed_entries_reblogs): one EXISTS with an OR read the
+    # whole feed for its reblog_of_id half.
+    held = exists().where(and_(feed_entries.c.feed == feed,
+                               feed_entries.c.status_id.in_([bindparam("e_status", type_=BigInteger), target])))
+    shared = exists().where(and_(feed_entries.c.feed == feed, feed_entries.c.reblog_of_id == target))
+    return and_(not_(held), not_(shared))
 
 
 def _entry_params(entry: Entry) -> dict:
