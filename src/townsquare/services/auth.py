@@ -11,13 +11,14 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.core.clock import aware, now
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import new_id
 from townsquare.domain.models import READ_SCOPES, WRITE_SCOPES
+from townsquare.storage.prepared import Prepared
 from townsquare.storage.tables import oauth_apps, oauth_codes, oauth_tokens
 from townsquare.timelines.status_cache import invalidate_after_commit
 
@@ -155,6 +156,10 @@ class TokenCache:
                 del self.rows[key]
 
 
+_LIVE_TOKEN = Prepared(select(oauth_tokens).where(and_(oauth_tokens.c.token_hash == bindparam("key"),
+                                                        oauth_tokens.c.revoked_at.is_(None))))
+
+
 async def lookup_token(conn: AsyncConnection, secret: str, cache: TokenCache | None = None):
     """Return the live token row for a bearer secret, or None (from the cache when it holds it)."""
     key = digest(secret)
@@ -162,11 +167,22 @@ async def lookup_token(conn: AsyncConnection, secret: str, cache: TokenCache | N
         row = cache.get(key)
         if row is not None:
             return row
-    row = (
-        await conn.execute(
-            select(oauth_tokens).where(and_(oauth_tokens.c.token_hash == key, oauth_tokens.c.revoked_at.is_(None)))
-        )
-    ).first()
+    rows = await _LIVE_TOKEN.run(conn, {"key": key})
+    return _keep(cache, key, rows)
+
+
+async def lookup_token_now(db, secret: str, cache: TokenCache | None = None):
+    """lookup_token without a connection of the caller's (a Prepared read: storage/prepared.py)."""
+    key = digest(secret)
+    if cache is not None:
+        row = cache.get(key)
+        if row is not None:
+            return row
+    return _keep(cache, key, await _LIVE_TOKEN.read(db, {"key": key}))
+
+
+def _keep(cache: TokenCache | None, key: str, rows: list):
+    row = rows[0] if rows else None
     if row is not None and cache is not None:
         cache.put(key, row)
     return row

@@ -25,6 +25,7 @@ from townsquare.storage import media as media_rows
 from townsquare.storage import quotes as quote_store
 from townsquare.storage import statuses as status_store
 from townsquare.storage.job_rows import enqueue
+from townsquare.storage.prepared import Prepared
 from townsquare.storage.tables import (
     idempotency_keys,
     mentions,
@@ -83,7 +84,7 @@ async def _render(conn: AsyncConnection, text: str, base_url: str, domain: str) 
 # Statements built once: building a Core statement costs more than running it (see storage/statuses.py).
 _TAG_BY_NAME = select(tags.c.id).where(tags.c.name == bindparam("name"))
 _INSERT_STATUS_TAG = status_tags.insert()
-_INSERT_STATUS = statuses.insert()
+_INSERT_STATUS = Prepared(statuses.insert())
 _INSERT_MENTION = mentions.insert()
 _INSERT_IDEMPOTENCY = idempotency_keys.insert()
 _IDEMPOTENT = select(idempotency_keys.c.status_id).where(and_(
@@ -93,8 +94,8 @@ _ONE_MORE_REPLY = update(statuses).where(statuses.c.id == bindparam("parent_id")
     replies_count=statuses.c.replies_count + 1)
 _A = account_store.accounts
 # One statement, not two; it answers the author's row as it now is, which the response shows.
-_ONE_MORE_STATUS = update(_A).where(_A.c.id == bindparam("author_id")).values(
-    statuses_count=_A.c.statuses_count + 1, last_status_at=bindparam("stamp")).returning(*_A.c)
+_ONE_MORE_STATUS = Prepared(update(_A).where(_A.c.id == bindparam("author_id")).values(
+    statuses_count=_A.c.statuses_count + 1, last_status_at=bindparam("stamp")).returning(*_A.c))
 
 
 async def _attach_tags(conn: AsyncConnection, status_id: int, names: list[str], fresh: bool = False) -> None:
@@ -203,7 +204,7 @@ async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft
         reblog_of_id=None, application_id=app_id, replies_count=0, reblogs_count=0, favourites_count=0,
         created_at=stamp, quote_approval_policy=quoting.policy_for(draft.quote_approval_policy, visibility),
     )
-    await conn.execute(_INSERT_STATUS, values)
+    await _INSERT_STATUS.run(conn, values)
     poll = await poll_service.attach_poll(conn, status_id, author, draft.poll) if draft.poll is not None else None
     if quoted is not None:
         await quoting.record_quote(conn, author, status_id, quoted)
@@ -217,7 +218,7 @@ async def post_status_shown(conn: AsyncConnection, author: Account, draft: Draft
     if media:  # a new status has no attachments to detach, so without media there is nothing to write
         await media_rows.attach(conn, status_id, [m.id for m in media])
     await queue_link_card(conn, status_id, html)
-    written = (await conn.execute(_ONE_MORE_STATUS, {"author_id": author.id, "stamp": stamp})).first()
+    written = next(iter(await _ONE_MORE_STATUS.run(conn, {"author_id": author.id, "stamp": stamp})), None)
     if parent is not None:
         await conn.execute(_ONE_MORE_REPLY, {"parent_id": parent.id})
     if idempotency_key:

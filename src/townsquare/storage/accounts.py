@@ -6,6 +6,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townsquare.domain.models import Account
+from townsquare.storage.prepared import Prepared
 from townsquare.storage.tables import accounts, follows, statuses
 
 
@@ -15,10 +16,19 @@ _BY_IDS = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=Tr
 _BY_IDS_UNSUSPENDED = _BY_IDS.where(accounts.c.suspended_at.is_(None))
 
 
+_BY_ID_PREPARED = Prepared(_BY_ID)
+
+
 async def get(conn: AsyncConnection, account_id: int) -> Account | None:
     """Return the account with this id, or None."""
-    row = (await conn.execute(_BY_ID, {"account_id": account_id})).first()
-    return Account.from_row(row) if row else None
+    rows = await _BY_ID_PREPARED.run(conn, {"account_id": account_id})
+    return Account.from_row(rows[0]) if rows else None
+
+
+async def get_now(db, account_id: int) -> Account | None:
+    """Return the account with this id as last committed, or None (no connection of the caller's: storage/prepared.py)."""
+    rows = await _BY_ID_PREPARED.read(db, {"account_id": account_id})
+    return Account.from_row(rows[0]) if rows else None
 
 
 async def get_many(conn: AsyncConnection, ids: set[int] | list[int], include_suspended: bool = False) -> dict[int, Account]:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from townsquare.storage import sqlite_driver
+from townsquare.storage.prepared import RAW
 from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.storage.writable import StorageHealth
 
@@ -78,9 +79,10 @@ _SAVEPOINT = "SAVEPOINT townsquare_unit"
 _RELEASE = "RELEASE SAVEPOINT townsquare_unit"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT townsquare_unit"
 # The batch's sqlite3 connection (conn.info key), set by the leader for the batch: a unit's SAVEPOINT and RELEASE go
-# straight to it. Through exec_driver_sql each cost ~80 us of SQLAlchemy (an uncached text statement) for a
-# statement SQLite runs in ~3 us; SQLAlchemy keeps no state about savepoints it did not make, so nothing is skipped.
-_RAW = "townsquare.raw_sqlite"
+# straight to it, as do Prepared statements (storage/prepared.py). Through exec_driver_sql each cost ~80 us of
+# SQLAlchemy (an uncached text statement) for a statement SQLite runs in ~3 us; SQLAlchemy keeps no state about
+# savepoints it did not make, so nothing is skipped.
+_RAW = RAW
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
@@ -145,6 +147,19 @@ class Database:
         self.health.probe = self.probe_write
         self.batches = 0  # group commits made (for benchmarks: units per commit)
         self.units = 0
+        # SQLite file: a connection of its own for Prepared reads on the loop (storage/prepared.py), opened when needed.
+        path = self.engine.url.database if self.is_sqlite else None
+        self._reader_path = path if path and path != ":memory:" and not path.startswith("file:") else None
+        self._reader: sqlite3.Connection | None = None
+
+    def reader(self) -> sqlite3.Connection | None:
+        """The SQLite reader for Prepared reads (None on PostgreSQL or an in-memory database)."""
+        if self._reader is None and self._reader_path is not None:
+            conn = sqlite3.connect(self._reader_path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=2000")  # WAL readers wait only while a checkpoint resets the log
+            conn.execute("PRAGMA query_only=ON")
+            self._reader = conn
+        return self._reader
 
     def _translate(self, exc: BaseException) -> BaseException | None:
         """The answer a storage error means (507 full or read-only, 503 connection lost), or None."""
@@ -354,6 +369,9 @@ class Database:
                 await asyncio.wait_for(asyncio.shield(self._leader), 10)  # the commit in progress, not a stuck unit
             if not self._leader.done():
                 self._leader.cancel()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self.engine.dispose()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import CompoundSelect
 
 from townsquare.core.errors import ApiError
+from townsquare.storage.prepared import Prepared
 from townsquare.storage.tables import feed_entries, statuses
 from townsquare.timelines.recipients import Recipients, home_key, list_key
 
@@ -130,7 +131,7 @@ def _entry_params(entry: Entry) -> dict:
 
 # Built once (building them cost more than running them); deliveries per shape of recipients SELECT.
 _FEED = bindparam("e_feed", type_=String)
-_ADD_ONE = feed_entries.insert().from_select(_COLUMNS, select(_FEED, *_ENTRY).where(_absent(_FEED)))
+_ADD_ONE = Prepared(feed_entries.insert().from_select(_COLUMNS, select(_FEED, *_ENTRY).where(_absent(_FEED))))
 _deliveries: dict[tuple, object] = {}
 
 
@@ -163,7 +164,7 @@ class SqlFeedStore:
     async def add_entries(self, conn: AsyncConnection, feed: str, entries: list[Entry]) -> None:
         """Add entries (any order) to one feed, skipping duplicates."""
         for entry in sorted(entries, key=lambda e: e.status_id):
-            await conn.execute(_ADD_ONE, {**_entry_params(entry), "e_feed": feed})
+            await _ADD_ONE.run(conn, {**_entry_params(entry), "e_feed": feed})
 
     async def page(self, conn: AsyncConnection, feed: str, max_id: int | None, since_id: int | None,
                    min_id: int | None, limit: int) -> list[int]:
