@@ -68,6 +68,7 @@ async def test_rows_come_back_typed_as_sqlalchemy_gives_them(db):
     async with db.write() as conn:
         (written,) = await bump.run(conn, {"author_id": 1, "stamp": STAMP})
     after = await _sqlalchemy_row(db, 1)
+    assert list(bump._forms.values()) != [None]  # its own literal (the 1 of "+ 1") bound without SQLAlchemy
     assert written.statuses_count == 4 == after.statuses_count
     assert dict(written._mapping) == dict(after._mapping)
 

@@ -73,8 +73,10 @@ class Prepared:
         binds = []
         for name in names:
             param = compiled.binds.get(name)
-            if param is None or param.expanding:
+            if param is None or param.expanding or param.callable is not None:
                 return None
+            if not param.required and name not in defaults:
+                defaults[name] = param.value  # a literal of the statement's own (e.g. the 1 of "count + 1")
             binds.append(param.type.dialect_impl(dialect).bind_processor(dialect))
         columns = list(self.statement.exported_columns) if compiled.returning or getattr(self.statement, "is_select", False) else []
         labels = [c.name for c in columns]
@@ -90,7 +92,7 @@ class Prepared:
         for name, process in zip(form.names, form.binds):
             if name in params:
                 value = params[name]
-            elif name in form.defaults:
+            elif name in form.defaults:  # a column default or the statement's own literal
                 value = form.defaults[name]
             else:
                 return None  # SQLAlchemy says which value is missing
