@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests.api.conftest import assert_error
+from townsquare.storage import sqlite_driver
 from townsquare.storage.tables import jobs, statuses
 
 
@@ -85,6 +86,11 @@ async def test_a_first_unit_failing_takes_only_its_own_writes_back(server):
     def note(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
+    def trace(dbapi_connection, _record) -> None:  # every statement SQLite runs, SQLAlchemy's own or not
+        raw = sqlite_driver.raw_sqlite(dbapi_connection)
+        if raw is not None:
+            raw.set_trace_callback(statements.append)
+
     async def unit(job_id: int, fail: bool = False):
         async with db.write() as conn:
             await conn.execute(jobs.insert().values(id=job_id, queue="default", kind="noop", payload={}, state="failed",
@@ -96,7 +102,11 @@ async def test_a_first_unit_failing_takes_only_its_own_writes_back(server):
     from sqlalchemy import event
 
     await server.ctx.jobs.stop()  # no job claim may open the transaction before the first unit
-    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    if db.is_sqlite:  # savepoints and BEGIN run on the sqlite3 connection itself: trace it (new connections)
+        await db.engine.dispose()
+        event.listen(db.engine.sync_engine, "connect", trace)
+    else:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", note)
     try:
         first = asyncio.create_task(unit(11, fail=True))
         await asyncio.sleep(0.01)
@@ -105,7 +115,10 @@ async def test_a_first_unit_failing_takes_only_its_own_writes_back(server):
         release.set()
         results = await asyncio.gather(first, *others, return_exceptions=True)
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+        if db.is_sqlite:
+            event.remove(db.engine.sync_engine, "connect", trace)
+        else:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", note)
         server.ctx.jobs.start()
     assert isinstance(results[0], RuntimeError) and results[1:] == [None, None]
     async with db.read() as conn:
@@ -115,6 +128,7 @@ async def test_a_first_unit_failing_takes_only_its_own_writes_back(server):
         first_insert = next(i for i, st in enumerate(statements) if st.startswith("INSERT INTO jobs"))
         began = max(i for i, st in enumerate(statements[:first_insert]) if st.startswith("BEGIN"))
         assert not any(st.startswith("SAVEPOINT") for st in statements[began:first_insert]), statements[:first_insert + 1]
+        assert any(st.startswith("SAVEPOINT") for st in statements[first_insert:]), statements  # the later units' own
 
 
 async def test_a_failed_commit_loses_no_acknowledged_post(server, monkeypatch):

@@ -39,7 +39,7 @@ async def test_reads_make_no_trip(db):
     assert db.trips == []
 
 
-async def test_a_group_commit_makes_two_trips_whatever_its_units_do(db):
+async def test_a_group_commit_makes_one_trip_whatever_its_units_do(db):
     db.trips.clear()
 
     async def unit(value: int) -> None:
@@ -51,10 +51,31 @@ async def test_a_group_commit_makes_two_trips_whatever_its_units_do(db):
     await asyncio.gather(*(unit(i) for i in range(5)))
     commits = db.trips.count("Connection.commit")
     assert commits == db.batches >= 1
-    # per transaction: BEGIN IMMEDIATE and COMMIT; the inserts, updates, selects and savepoints run in place
-    assert len(db.trips) == 2 * commits, db.trips
+    # per transaction only the COMMIT: a free write lock is taken in place, and the inserts, updates, selects and
+    # savepoints run in place
+    assert len(db.trips) == commits, db.trips
     async with db.read() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 5
+
+
+async def test_a_write_lock_held_elsewhere_is_waited_for_on_the_thread(tmp_path, db):
+    other = sqlite3.connect(f"{tmp_path}/t.db", isolation_level=None)  # another process's writer, say the CLI
+    other.execute("BEGIN IMMEDIATE")
+    db.trips.clear()
+
+    async def write() -> None:
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (9)"))
+
+    task = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not task.done()  # waiting for the lock, on the thread: the loop runs meanwhile
+    assert db.trips and db.trips[0] == "_Cursor.execute.<locals>.run"  # the BEGIN IMMEDIATE's trip
+    other.execute("COMMIT")
+    await asyncio.wait_for(task, 10)
+    other.close()
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t WHERE a = 9"))).scalar() == 1
 
 
 async def test_a_failing_unit_in_place_is_rolled_back_alone(db):

@@ -338,8 +338,10 @@ class Database:
     @staticmethod
     async def _begin(conn: AsyncConnection) -> None:
         await conn.begin()
-        # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write.
-        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write:
+        # in place when nobody holds it (storage/sqlite_driver.py), else on the thread, waiting up to the busy timeout.
+        if not sqlite_driver.begin_immediate_now(await conn.get_raw_connection()):
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async def _commit(self, conn: AsyncConnection) -> None:
         """Commit a group's transaction (a seam for tests that make a commit fail)."""

@@ -156,6 +156,30 @@ def raw_sqlite(fairy) -> sqlite3.Connection | None:
     return driver._connection if isinstance(driver, _Connection) else None
 
 
+BUSY_TIMEOUT_MS = 10_000  # as storage/db.py's PRAGMA sets it on every connection
+
+
+def begin_immediate_now(fairy) -> bool:
+    """BEGIN IMMEDIATE in place if the write lock is free this instant; False (nothing begun) if it is not.
+
+    Taking a free lock reads the WAL index in shared memory only, so it cannot stall the loop; a lock held by
+    another process (the CLI, a second server) would, so then the caller begins on the thread and waits there.
+    """
+    driver = getattr(fairy, "driver_connection", None)
+    if not isinstance(driver, _Connection) or driver._connection is None or driver._connection.in_transaction:
+        return False
+    raw = driver._connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:  # SQLITE_BUSY: someone else writes
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    driver._immediate = True
+    return True
+
+
 def connect(database: str, **kwargs: Any) -> _Connection:
     """Open a connection as aiosqlite.connect does (SQLAlchemy's aiosqlite dialect calls this instead)."""
 
