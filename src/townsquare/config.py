@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Whole responses of the hot reads, per viewer, kept at most this long while the database is unchanged
     # (SQLite's data_version, or scale-out's change counter in Redis; 0 turns it off). See api/page_cache.py.
     page_cache_seconds: float = 1.0
+    # Requests for the API's plain routes go straight to their endpoints, past FastAPI's matching and per-route
+    # handler (api/dispatch.py); off, FastAPI routes every request.
+    fast_dispatch: bool = True
     rate_limit_unauthenticated: str | None = None
     rate_limit_token: str | None = None
     rate_limit_user: str | None = None

@@ -46,6 +46,7 @@ from townsquare.api.oauth import routes as oauth
 from townsquare.web import app as web_app
 from townsquare.web import spaces as space_pages
 from townsquare.api.cors import outermost as cors_outermost
+from townsquare.api.dispatch import FastDispatch, FastDispatchMiddleware
 from townsquare.api.inputguard import InputGuardMiddleware
 from townsquare.api.page_cache import PageCache, PageCacheMiddleware
 from townsquare.api.openapi import describe_parameters
@@ -58,6 +59,21 @@ from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.wiring import AppContext, build_context
 
 log = logging.getLogger("townsquare")
+
+# Routes are matched in this order (the first whose path and method match wins): the hottest paths (Spaces joins,
+# timeline reads) come first. Each router is included as is (no prefix or dependencies), and the fast dispatcher
+# builds its table from this same list.
+ROUTERS = (
+    *(module.router for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications,
+                                   grouped_notifications, social, search, personal, trends, placeholders, lists,
+                                   streaming, reports, moderation, admin_accounts, admin_reports, admin_appeals, media,
+                                   push)),
+    spaces_audio.router,
+    space_pages.router,  # the page beside the room's audio paths (/spaces/:id/live.m3u8)
+    *(module.router for module in (polls, scheduled, conversations, quotes)),
+    filter_routes.router,
+    health.router,
+)
 
 
 class StripTrailingSlash:
@@ -144,24 +160,22 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json({"error": "Internal server error"}, status=500)
 
-    # Routes are matched in order: the hottest paths (Spaces joins, timeline reads) come first.
-    for module in (spaces, timelines, oauth, instance, accounts, statuses, notifications, grouped_notifications, social, search,
-                   personal, trends, placeholders, lists, streaming, reports, moderation, admin_accounts, admin_reports,
-                   admin_appeals, media, push):
-        app.include_router(module.router)
-    app.include_router(spaces_audio.router)
-    app.include_router(space_pages.router)  # the page beside the room's audio paths (/spaces/:id/live.m3u8)
-    for module in (polls, scheduled, conversations, quotes):
-        app.include_router(module.router)
-    app.include_router(filter_routes.router)
-    app.include_router(health.router)
+    own_routes = list(app.router.routes)  # FastAPI's own (the OpenAPI schema), matched before any of ours
+    for router in ROUTERS:
+        app.include_router(router)
     web_app.mount(app)  # the web pages last: the API's routes are matched first
+    # The API's routes in the same order, straight to their endpoints (api/dispatch.py); the web pages after
+    # them, and anything the table does not serve, go through FastAPI's router.
+    app.state.dispatch = dispatch = FastDispatch(
+        lambda: [*own_routes, *(route for router in ROUTERS for route in router.routes)],
+        enabled=settings.fast_dispatch)
     describe_parameters(app)
     app.state.overload = overload = Overload(settings)
     app.state.readiness_checks = getattr(app.state, "readiness_checks", None) or []
     app.state.readiness_checks.extend(health.default_checks(ctx))
     app.state.page_cache = page_cache = PageCache(ctx)
-    app.add_middleware(PageCacheMiddleware, cache=page_cache)  # innermost: a hit passes every layer above as any request
+    app.add_middleware(FastDispatchMiddleware, dispatch=dispatch, owner=app)  # innermost, inside the page cache
+    app.add_middleware(PageCacheMiddleware, cache=page_cache)  # a hit passes every layer above as any request
     app.add_middleware(InputGuardMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, ctx=ctx)
     app.add_middleware(StripTrailingSlash)  # the limits and the shedding see the normalised path

@@ -1,9 +1,9 @@
 """Whole responses of the hot reads, kept per viewer and served again while nothing they show can have changed.
 
-Pure ASGI, innermost of the middleware: the overload gate, CORS and X-Request-Id, the trailing-slash
-rule, the rate limits (a hit is counted and gets its X-RateLimit-* headers) and the input guard all run
-for a hit exactly as for any request; what a hit skips is FastAPI's routing, the viewer's authentication
-and the route's reads and rendering. Only GETs without a body of the timeline, notification and status
+Pure ASGI, inside all the middleware but the fast dispatcher (api/dispatch.py): the overload gate, CORS and
+X-Request-Id, the trailing-slash rule, the rate limits (a hit is counted and gets its X-RateLimit-* headers) and
+the input guard all run for a hit exactly as for any request; what a hit skips is the routing (the dispatcher's
+or FastAPI's), the viewer's authentication and the route's reads and rendering. Only GETs without a body of the timeline, notification and status
 routes are kept, and only their 200 answers (status, headers with Link, body bytes).
 
 The key is everything those routes read from a request: path, query string and the Authorization header
