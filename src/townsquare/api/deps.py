@@ -11,7 +11,7 @@ from starlette.responses import Response
 from townsquare.core.errors import ApiError
 from townsquare.core.ids import parse_id
 from townsquare.domain.models import Viewer
-from townsquare.services.auth import lookup_token_now
+from townsquare.services.auth import lookup_token
 from townsquare.storage import accounts as account_store
 
 if TYPE_CHECKING:  # the app context is built by wiring, above the api layer
@@ -49,7 +49,7 @@ async def get_viewer(request: Request, scope: str | None = None, *, required: bo
         if secret:
             ctx = ctx_of(request)
             # Two point reads as last committed, each one statement on SQLite's reader (storage/prepared.py).
-            row = await lookup_token_now(ctx.db, secret, ctx.tokens)
+            row = await lookup_token(ctx.db, secret, ctx.tokens)
             account = await account_store.get_now(ctx.db, row.account_id) if row is not None and row.account_id else None
             if row is None or (row.account_id and account is None):
                 raise ApiError(401, "The access token is invalid")

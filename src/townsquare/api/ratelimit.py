@@ -60,8 +60,7 @@ class RateLimitMiddleware:
         hit = self.tokens.get(key)
         if hit is not None and hit[2] > now:
             return hit[0], hit[1]
-        async with self.ctx.db.read() as conn:
-            row = await lookup_token(conn, secret)
+        row = await lookup_token(self.ctx.db, secret)
         found = (row.id, row.account_id) if row is not None else (None, None)
         if len(self.tokens) >= CACHE_LIMIT:
             self.tokens.clear()

@@ -140,9 +140,8 @@ def _ws_token(ws: WebSocket) -> tuple[str | None, str | None]:
 async def _ws_viewer(ctx, secret: str | None) -> Viewer | None:
     if not secret:
         return None
-    async with ctx.db.read() as conn:
-        row = await lookup_token(conn, secret)
-        account = await account_store.get(conn, row.account_id) if row is not None and row.account_id else None
+    row = await lookup_token(ctx.db, secret)
+    account = await account_store.get_now(ctx.db, row.account_id) if row is not None and row.account_id else None
     if account is None or not account.approved or account.suspended_at is not None or account.disabled_at is not None:
         return None  # as for every other route: suspended and disabled accounts stream nothing
     viewer = Viewer(account=account, scopes=frozenset(row.scopes.split()), token_id=row.id, app_id=row.app_id)

@@ -160,28 +160,17 @@ _LIVE_TOKEN = Prepared(select(oauth_tokens).where(and_(oauth_tokens.c.token_hash
                                                         oauth_tokens.c.revoked_at.is_(None))))
 
 
-async def lookup_token(conn: AsyncConnection, secret: str, cache: TokenCache | None = None):
-    """Return the live token row for a bearer secret, or None (from the cache when it holds it)."""
+async def lookup_token(db, secret: str, cache: TokenCache | None = None):
+    """Return the live token row for a bearer secret as last committed, or None (from the cache when it holds it).
+
+    One point read of its own (a Prepared read: on SQLite, the database's reader; storage/prepared.py).
+    """
     key = digest(secret)
     if cache is not None:
         row = cache.get(key)
         if row is not None:
             return row
-    rows = await _LIVE_TOKEN.run(conn, {"key": key})
-    return _keep(cache, key, rows)
-
-
-async def lookup_token_now(db, secret: str, cache: TokenCache | None = None):
-    """lookup_token without a connection of the caller's (a Prepared read: storage/prepared.py)."""
-    key = digest(secret)
-    if cache is not None:
-        row = cache.get(key)
-        if row is not None:
-            return row
-    return _keep(cache, key, await _LIVE_TOKEN.read(db, {"key": key}))
-
-
-def _keep(cache: TokenCache | None, key: str, rows: list):
+    rows = await _LIVE_TOKEN.read(db, {"key": key})
     row = rows[0] if rows else None
     if row is not None and cache is not None:
         cache.put(key, row)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from townsquare.storage import sqlite_driver
+from townsquare.storage import prepared
 from townsquare.storage.prepared import RAW
 from townsquare.storage.faults import connection_failure, storage_failure
 from townsquare.storage.writable import StorageHealth
@@ -35,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={sqlite_driver.BUSY_TIMEOUT_MS}")
     cur.close()
 
 
@@ -78,11 +79,10 @@ def _note_change(conn, cursor, statement, parameters, context, executemany) -> N
 _SAVEPOINT = "SAVEPOINT townsquare_unit"
 _RELEASE = "RELEASE SAVEPOINT townsquare_unit"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT townsquare_unit"
-# The batch's sqlite3 connection (conn.info key), set by the leader for the batch: a unit's SAVEPOINT and RELEASE go
-# straight to it, as do Prepared statements (storage/prepared.py). Through exec_driver_sql each cost ~80 us of
-# SQLAlchemy (an uncached text statement) for a statement SQLite runs in ~3 us; SQLAlchemy keeps no state about
-# savepoints it did not make, so nothing is skipped.
-_RAW = RAW
+# conn.info[RAW] is the batch's sqlite3 connection (set by _begin, dropped after the batch): a unit's SAVEPOINT and
+# RELEASE go straight to it, as do Prepared statements (storage/prepared.py). Through exec_driver_sql each cost
+# ~80 us of SQLAlchemy (an uncached text statement) for a statement SQLite runs in ~3 us; SQLAlchemy keeps no state
+# about savepoints it did not make, so nothing is skipped.
 
 
 MAX_BATCH = 64  # units of work in one group commit at most
@@ -90,15 +90,12 @@ MAX_BATCH_SECONDS = 0.05  # and no more joining a batch this long after it opene
 
 
 async def _plain(conn: AsyncConnection, sql: str) -> None:
-    """Run a statement without parameters or rows: on the batch's sqlite3 connection if the leader gave it."""
-    raw = conn.info.get(_RAW)
+    """Run a statement without parameters or rows: on the batch's sqlite3 connection if it has one."""
+    raw = conn.info.get(RAW)
     if raw is None:
         await conn.exec_driver_sql(sql)
-        return
-    try:
-        raw.execute(sql)
-    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (storage/faults.py reads the cause)
-        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+    else:
+        prepared.execute(raw, sql)
 
 
 class _Unit:
@@ -284,7 +281,6 @@ class Database:
                 async with self.engine.connect() as conn:
                     try:
                         await self._begin(conn)
-                        conn.info[_RAW] = sqlite_driver.raw_sqlite(await conn.get_raw_connection())
                         opened = loop.time()
                         while self._waiting and len(batch) < MAX_BATCH and loop.time() - opened < MAX_BATCH_SECONDS:
                             unit = self._waiting.popleft()
@@ -311,7 +307,7 @@ class Database:
                             await conn.rollback()
                         raise
                     finally:
-                        conn.info.pop(_RAW, None)
+                        conn.info.pop(RAW, None)
             except BaseException as exc:
                 if not given:  # BEGIN itself failed: the next waiting unit learns why, the others try again
                     while self._waiting:
@@ -340,8 +336,10 @@ class Database:
         await conn.begin()
         # Take the write lock now (other processes, e.g. the CLI, may write too) rather than on the first write:
         # in place when nobody holds it (storage/sqlite_driver.py), else on the thread, waiting up to the busy timeout.
-        if not sqlite_driver.begin_immediate_now(await conn.get_raw_connection()):
+        fairy = await conn.get_raw_connection()
+        if not sqlite_driver.begin_immediate_now(fairy):
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[RAW] = sqlite_driver.raw_sqlite(fairy)  # the batch's statements that can, run straight on it
 
     async def _commit(self, conn: AsyncConnection) -> None:
         """Commit a group's transaction (a seam for tests that make a commit fail)."""

@@ -39,6 +39,17 @@ class _Form:
         self.sql, self.names, self.binds, self.defaults, self.row, self.results = sql, names, binds, defaults, row, results
 
 
+def execute(raw: sqlite3.Connection, sql: str, values=()) -> list:
+    """Run a statement on a sqlite3 connection; its rows (empty if none), errors raised as SQLAlchemy raises them."""
+    try:
+        cursor = raw.execute(sql, values)
+        fetched = cursor.fetchall() if cursor.description is not None else []
+        cursor.close()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+    return fetched
+
+
 def _row_type(names: list[str]):
     base = namedtuple("Row", names, rename=True)
     # Attribute access like a SQLAlchemy Row, and `_mapping` as domain.models.from_row reads it.
@@ -97,12 +108,7 @@ class Prepared:
             else:
                 return None  # SQLAlchemy says which value is missing
             values.append(process(value) if process is not None and value is not None else value)
-        try:
-            cursor = raw.execute(form.sql, values)
-            fetched = cursor.fetchall() if cursor.description is not None else []
-            cursor.close()
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(form.sql, values, exc, sqlite3.Error) from exc
+        fetched = execute(raw, form.sql, values)
         if form.row is None:
             return []
         results: list[Callable | None] = form.results

@@ -150,13 +150,18 @@ class _Connection(aiosqlite.Connection):
         await super().commit()
 
 
+def _driver(fairy) -> _Connection | None:
+    driver = getattr(fairy, "driver_connection", None)
+    return driver if isinstance(driver, _Connection) else None
+
+
 def raw_sqlite(fairy) -> sqlite3.Connection | None:
     """The sqlite3 connection under a pooled connection of this driver (None for any other driver)."""
-    driver = getattr(fairy, "driver_connection", None)
-    return driver._connection if isinstance(driver, _Connection) else None
+    driver = _driver(fairy)
+    return driver._connection if driver is not None else None
 
 
-BUSY_TIMEOUT_MS = 10_000  # as storage/db.py's PRAGMA sets it on every connection
+BUSY_TIMEOUT_MS = 10_000  # every connection's (storage/db.py sets it as it opens one)
 
 
 def begin_immediate_now(fairy) -> bool:
@@ -165,8 +170,8 @@ def begin_immediate_now(fairy) -> bool:
     Taking a free lock reads the WAL index in shared memory only, so it cannot stall the loop; a lock held by
     another process (the CLI, a second server) would, so then the caller begins on the thread and waits there.
     """
-    driver = getattr(fairy, "driver_connection", None)
-    if not isinstance(driver, _Connection) or driver._connection is None or driver._connection.in_transaction:
+    driver = _driver(fairy)
+    if driver is None or driver._connection is None or driver._connection.in_transaction:
         return False
     raw = driver._connection
     raw.execute("PRAGMA busy_timeout=0")
