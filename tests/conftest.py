@@ -60,8 +60,12 @@ def database_template(tmp_path_factory):
 def database_url(database_template, tmp_path):
     """A clean, migrated database for one test."""
     if BACKEND == "postgres":
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        asyncio.run(_pg_admin_on(database_template, f"TRUNCATE {tables} CASCADE"))
+        # One transaction of DELETEs: ~30 ms on the few rows a test leaves, where a TRUNCATE of the 48 tables
+        # took ~0.7 s a test (it makes new files for every table and index). The replica role skips triggers for
+        # this session only: the append-only log's guard, and foreign-key checks (every table is emptied).
+        deletes = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables))
+        asyncio.run(_pg_admin_on(database_template,
+                                 f"BEGIN; SET LOCAL session_replication_role = replica; {deletes}; COMMIT"))
         return database_template
     target = tmp_path / "townsquare.sqlite3"
     shutil.copy(database_template, target)
