@@ -8,7 +8,6 @@ import warnings
 from dataclasses import dataclass
 
 import blurhash
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from townsquare.domain.media import IMAGE_MATRIX_LIMIT, ORIGINAL_PIXELS, SMALL_PIXELS
@@ -95,6 +94,7 @@ def _encode(im: Image.Image, fmt: str, icc: bytes | None) -> bytes:
 
 def image_blurhash(im: Image.Image) -> str:
     """The 4x4-component blurhash of an image (computed on a copy shrunk to BLURHASH_SIDE px)."""
+    import numpy as np  # here, not at the top: every CLI command imports this module, few hash an image
     rgb = im.convert("RGB")
     rgb.thumbnail((BLURHASH_SIDE, BLURHASH_SIDE), Image.Resampling.BOX)
     return blurhash.encode(np.asarray(rgb, dtype=np.uint8).tolist(), components_x=4, components_y=4)

@@ -8,7 +8,6 @@ from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 import typer
 
 from townsquare.spaces.audio import SAMPLE_RATE
@@ -62,6 +61,7 @@ class _Pages(io.RawIOBase):
 def opus_chunks(path: Path):
     """Yield (Ogg/Opus bytes, seconds of audio they carry), one 20 ms Ogg page at a time, as MediaRecorder would."""
     import av
+    import numpy as np  # here, not at the top: every `townsquare` command imports this module
 
     pages = _Pages()
     out = av.open(pages, "w", format="ogg", options={"page_duration": "20000"})
